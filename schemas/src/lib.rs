@@ -1,0 +1,102 @@
+//! The snapshot contract shared by `collect` and `analyze`.
+//!
+//! `collect` writes one [`Snapshot`] per run; `analyze` reads it. This crate owns the types,
+//! the versioning rule ([`version`]), reading with a version probe and clear errors ([`read`]),
+//! deterministic writing ([`to_json`], [`write_file`]), the shared configuration ([`config`])
+//! and the generated JSON Schema (`snapshot.schema.json`, see [`json_schema`]).
+//!
+//! It depends on no AWS, async or analysis crate, and holds no SDK type.
+#![warn(missing_docs)]
+#![warn(clippy::disallowed_methods, reason = "schemas is pure: file IO lives in io.rs")]
+
+pub mod config;
+pub mod ids;
+pub mod inventory;
+mod io;
+pub mod org;
+pub mod policies;
+pub mod status;
+mod validate;
+pub mod version;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use crate::ids::AccountId;
+pub use crate::inventory::AccountInventory;
+pub use crate::io::{
+    Compression, ReadError, WriteError, read, read_file, to_json, write, write_file,
+};
+pub use crate::org::Organization;
+pub use crate::policies::Policies;
+pub use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
+
+/// One collection of an AWS Organization: its structure, its existing SCPs and RCPs, and the
+/// raw inventories of every account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Always `headroom-snapshot`.
+    pub format: FormatTag,
+    /// The format version the file was written with.
+    pub format_version: FormatVersion,
+    /// How, when and by whom the snapshot was collected.
+    pub meta: Meta,
+    /// The organization's structure.
+    pub organization: Organization,
+    /// The SCPs and RCPs that exist today.
+    pub policies: Policies,
+    /// One entry per account of `organization.accounts`, by account ID.
+    pub accounts: BTreeMap<AccountId, AccountInventory>,
+}
+
+/// The constant `format` tag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum FormatTag {
+    /// `headroom-snapshot`.
+    #[default]
+    #[serde(rename = "headroom-snapshot")]
+    HeadroomSnapshot,
+}
+
+/// Facts about the collection run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// The version of `collect` that wrote the snapshot.
+    pub collector_version: String,
+    /// When collection started (RFC 3339, UTC). The only clock value `analyze` ever repeats.
+    pub collected_at: String,
+    /// The AWS partition: `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
+    /// Who ran `collect` (`sts:GetCallerIdentity`).
+    pub caller_identity: CallerIdentity,
+    /// The regions the configuration asked for, sorted; empty when every region enabled in
+    /// each account was collected.
+    pub regions: Vec<String>,
+    /// `sha256:` and the hex SHA-256 of the configuration file `collect` ran with (of the
+    /// empty string when it ran without one).
+    pub config_digest: String,
+}
+
+/// The identity `collect` started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallerIdentity {
+    /// The account of the caller.
+    pub account: AccountId,
+    /// The caller's ARN.
+    pub arn: String,
+    /// The caller's unique ID.
+    pub user_id: String,
+}
+
+/// The JSON Schema of [`Snapshot`], as checked in at `schemas/snapshot.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Snapshot);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
