@@ -1,1 +1,46 @@
-//! x
+//! `analyze`: reads a snapshot, runs the checks, decides placement, and returns every report,
+//! summary and Terraform file as data.
+//!
+//! The core is pure: [`analyze`] takes a parsed snapshot and settings and returns [`Outputs`]
+//! (path -> bytes, plus the text for stdout). It reads no file, clock or environment variable
+//! and uses no network; only `io.rs` touches the disk. Same snapshot and settings give
+//! byte-identical outputs at any thread count.
+#![warn(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "the analysis is pure and deterministic: IO lives in io.rs, maps are ordered"
+)]
+
+pub mod cli;
+pub mod exit;
+mod io;
+pub mod model;
+pub mod output;
+pub mod overview;
+pub mod settings;
+
+use headroom_schemas::Snapshot;
+
+pub use crate::output::{Area, OutputFile, Outputs};
+pub use crate::settings::Settings;
+
+/// The demo snapshot bundled into the binary: `fixtures/snapshots/demo.json`.
+pub const DEMO_SNAPSHOT: &[u8] = include_bytes!("../../fixtures/snapshots/demo.json");
+/// The configuration the demo runs with: `fixtures/config/demo.yaml`.
+pub const DEMO_CONFIG: &str = include_str!("../../fixtures/config/demo.yaml");
+
+/// An analysis that cannot proceed because of its input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The settings do not fit the snapshot or the checks.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// Analyzes a snapshot. Pure: the result depends only on the arguments.
+pub fn analyze(snapshot: &Snapshot, settings: &Settings) -> Result<Outputs, AnalyzeError> {
+    settings.validate_against(snapshot)?;
+    let mut outputs = Outputs::default();
+    outputs.stdout = overview::render(snapshot, settings);
+    Ok(outputs)
+}

@@ -1,1 +1,55 @@
-fn main() {}
+//! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask
+//! fmt-snapshot` rewrites a snapshot in canonical form.
+
+mod synth;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use headroom_schemas::Compression;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Headroom developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a deterministic synthetic snapshot of a large organization.
+    Synth(synth::Args),
+    /// Rewrite a snapshot in canonical form (sorted maps, two-space JSON, trailing newline).
+    FmtSnapshot {
+        /// The snapshot to rewrite in place (plain JSON stays plain, zstd stays zstd).
+        file: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            #[expect(clippy::print_stderr, reason = "the one error line")]
+            {
+                eprintln!("error: {err:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Synth(args) => synth::run(&args),
+        Command::FmtSnapshot { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+            let compressed = bytes.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+            let snapshot = headroom_schemas::read(&bytes)?;
+            let compression = if compressed { Compression::Zstd(19) } else { Compression::None };
+            headroom_schemas::write_file(&file, &snapshot, compression)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The command line of `analyze`: flags, configuration, the demo default, exit codes.
+
+use std::io::Write as _;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Parser;
+use headroom_schemas::config::Config;
+
+use crate::io::OutputDirs;
+use crate::{DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
+
+/// Command-line arguments of `analyze`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "analyze",
+    version,
+    about = "Analyze a Headroom snapshot: what each SCP/RCP guardrail would break today, where it can be attached safely, and the Terraform to attach it",
+    after_help = exit::HELP
+)]
+pub struct Args {
+    /// The snapshot to analyze (zstd-compressed or plain JSON, detected by content). Without
+    /// it, the bundled demo organization is analyzed with the bundled demo configuration.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: Option<PathBuf>,
+    /// The YAML configuration shared with `collect`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The output directory: results/, scps/, rcps/ and summary.json go here.
+    #[arg(long, value_name = "DIR", default_value = "headroom-out")]
+    pub out: PathBuf,
+    /// Write JSON reports here instead of <out>/results (overrides `results_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Write SCP Terraform here instead of <out>/scps (overrides `scps_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub scps_dir: Option<PathBuf>,
+    /// Write RCP Terraform here instead of <out>/rcps (overrides `rcps_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub rcps_dir: Option<PathBuf>,
+    /// Redact account IDs from reports and report file names (overrides
+    /// `exclude_account_ids`).
+    #[arg(long)]
+    pub exclude_account_ids: bool,
+    /// Worker threads (default: one per core). Output is identical for any value.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+}
+
+/// A failure, classified for the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad flags, configuration or snapshot: exit code 2.
+    Input(anyhow::Error),
+    /// Anything else, such as an output that cannot be written: exit code 1.
+    Runtime(anyhow::Error),
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Input(_) => exit::INPUT_ERROR,
+            Failure::Runtime(_) => exit::RUNTIME_ERROR,
+        }
+    }
+
+    /// The error, for the one-line message.
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Input(e) | Failure::Runtime(e) => e,
+        }
+    }
+}
+
+/// Runs `analyze` with parsed arguments.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let demo = args.snapshot.is_none();
+    let config = match (&args.config, demo) {
+        (Some(path), _) => Config::load(path).map_err(|e| Failure::Input(e.into()))?,
+        (None, true) => Config::from_yaml(DEMO_CONFIG, Path::new("<bundled demo config>"))
+            .map_err(|e| Failure::Input(e.into()))?,
+        (None, false) => Config::default(),
+    };
+    let snapshot = match &args.snapshot {
+        Some(path) => crate::io::read_snapshot(path).map_err(|e| Failure::Input(e.into()))?,
+        None => headroom_schemas::read(DEMO_SNAPSHOT)
+            .context("bundled demo snapshot")
+            .map_err(Failure::Input)?,
+    };
+    let mut settings = Settings::from_config(&config);
+    settings.exclude_account_ids |= args.exclude_account_ids;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.map_or(0, NonZeroUsize::get))
+        .build()
+        .context("cannot start worker threads")
+        .map_err(Failure::Runtime)?;
+    let outputs = pool
+        .install(|| crate::analyze(&snapshot, &settings))
+        .map_err(|e| Failure::Input(e.into()))?;
+
+    let dirs = OutputDirs::new(
+        &args.out,
+        args.results_dir.as_deref().or(config.results_dir.as_deref()),
+        args.scps_dir.as_deref().or(config.scps_dir.as_deref()),
+        args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
+    );
+    crate::io::write_outputs(&outputs, &dirs).map_err(Failure::Runtime)?;
+    print_stdout(&outputs.stdout).map_err(Failure::Runtime)?;
+    Ok(())
+}
+
+/// Prints the stdout text. A closed pipe (`analyze | head`) is not an error.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,101 @@
+//! The contract between the checks and placement: what one check concluded about each account.
+//!
+//! Checks turn inventories into per-resource findings and per-account reports; placement only
+//! needs, per (check, account), whether the account is clean, why not, and which values the
+//! guardrail must allow. Keeping this small lets both sides change independently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use headroom_schemas::AccountId;
+use headroom_schemas::inventory::NotCollectedReason;
+use serde::Serialize;
+
+/// Whether a check produces a service control policy or a resource control policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// A service control policy (applies to principals in the accounts).
+    Scp,
+    /// A resource control policy (applies to resources in the accounts).
+    Rcp,
+}
+
+impl CheckKind {
+    /// The directory name used for reports and Terraform: `scps` or `rcps`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            CheckKind::Scp => "scps",
+            CheckKind::Rcp => "rcps",
+        }
+    }
+}
+
+/// Where one account stands for one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Every resource is compliant or exempt, and every service the check reads was collected.
+    Clean,
+    /// At least one resource violates: the number of violations per reason code.
+    Violating {
+        /// Violations by reason code (`imds_v1_allowed`, `wildcard_principal`, ...).
+        reasons: BTreeMap<String, usize>,
+    },
+    /// A service the check reads failed to collect (or the whole account did): nothing is
+    /// known, so the account blocks like a violation.
+    Incomplete {
+        /// One line per gap: `eu-west-1 aoss: AccessDeniedException: ...`.
+        gaps: Vec<String>,
+    },
+    /// Not analyzed on purpose. Such accounts never block; the management account is never
+    /// covered by a recommendation.
+    Excluded {
+        /// Why.
+        reason: NotCollectedReason,
+    },
+}
+
+/// Violation, exemption and compliant counts of one account for one check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Resources that would break, or already break the rule.
+    pub violations: usize,
+    /// Resources tagged out of the guardrail.
+    pub exemptions: usize,
+    /// Resources that satisfy the rule.
+    pub compliant: usize,
+}
+
+/// What one check concluded about one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountVerdict {
+    /// Clean, violating, incomplete or excluded.
+    pub status: AccountStatus,
+    /// Values the guardrail must allow so this account keeps working: third-party account IDs
+    /// for RCPs, IAM user ARNs for `deny_iam_user_creation`, AMI owners for
+    /// `deny_ec2_ami_owner`. Empty for checks without an allowlist.
+    pub allowlist: BTreeSet<String>,
+    /// Resource counts.
+    pub counts: Counts,
+}
+
+impl AccountVerdict {
+    /// Whether this account prevents a guardrail from being attached above it.
+    pub fn blocks(&self) -> bool {
+        matches!(
+            self.status,
+            AccountStatus::Violating { .. } | AccountStatus::Incomplete { .. }
+        )
+    }
+}
+
+/// The outcome of one check over the whole organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckRun {
+    /// The check ID (`deny_ec2_imds_v1`).
+    pub check_id: &'static str,
+    /// SCP or RCP.
+    pub kind: CheckKind,
+    /// One verdict per account of the organization, the management account included.
+    pub verdicts: BTreeMap<AccountId, AccountVerdict>,
+}
