@@ -89,7 +89,8 @@ impl AccountVerdict {
     }
 }
 
-/// The outcome of one check over the whole organization.
+/// The outcome of one check over the whole organization. Checks disabled in the
+/// configuration produce none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckRun {
     /// The check ID (`deny_ec2_imds_v1`).
@@ -98,4 +99,15 @@ pub struct CheckRun {
     pub kind: CheckKind,
     /// One verdict per account of the organization, the management account included.
     pub verdicts: BTreeMap<AccountId, AccountVerdict>,
+    /// Allowlist entries from the configuration, added to every allowlist of this check.
+    pub configured_allowlist: BTreeSet<String>,
 }
+
+/// One IAM policy statement as JSON (keys sorted, so its text is deterministic).
+///
+/// Each check supplies its own Deny statements through
+/// `crate::checks::statements(check_id, settings, allowlist) -> Vec<Statement>`: the
+/// statements of that check for one target whose accounts need `allowlist` (the union of the
+/// verdicts' allowlists beneath the target plus `configured_allowlist`). Sids are named after
+/// the check. An empty allowlist never yields an empty condition or `NotResource`.
+pub type Statement = serde_json::Map<String, serde_json::Value>;
