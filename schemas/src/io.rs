@@ -161,6 +161,12 @@ fn read_json(json: &[u8]) -> Result<Snapshot, ReadError> {
         }
         Err(e) => return Err(json_error(&e)),
     };
+    // serde also fills a struct from a JSON array; only an object can be a snapshot.
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ReadError::NotASnapshot(
+            "the document is not a JSON object with `format` and `format_version`".into(),
+        ));
+    }
     match probe.format {
         Some(serde_json::Value::String(ref s)) if s == SNAPSHOT_FORMAT => {}
         Some(other) => {

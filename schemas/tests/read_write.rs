@@ -1,0 +1,183 @@
+//! Reading and writing snapshots: round trips, compression, and every bad-input message.
+
+use std::path::{Path, PathBuf};
+
+use headroom_schemas::{Compression, ReadError, read, to_json, write, write_file};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+}
+
+fn demo_bytes() -> Vec<u8> {
+    std::fs::read(fixture("snapshots/demo.json")).unwrap()
+}
+
+#[test]
+fn demo_round_trips_byte_identically() {
+    let bytes = demo_bytes();
+    let snapshot = read(&bytes).unwrap();
+    let written = to_json(&snapshot);
+    assert!(
+        written == bytes,
+        "fixtures/snapshots/demo.json is not canonical; run `cargo xtask fmt-snapshot fixtures/snapshots/demo.json`"
+    );
+    assert_eq!(read(&written).unwrap(), snapshot);
+}
+
+#[test]
+fn frozen_v1_0_is_still_readable() {
+    let snapshot = headroom_schemas::read_file(&fixture("snapshots/frozen/v1.0.json")).unwrap();
+    assert_eq!(snapshot.format_version.to_string(), "1.0");
+    assert_eq!(snapshot.organization.accounts.len(), 10);
+}
+
+#[test]
+fn zstd_round_trip_equals_plain() {
+    let snapshot = read(&demo_bytes()).unwrap();
+    let mut compressed = Vec::new();
+    write(&snapshot, &mut compressed, Compression::Zstd(3)).unwrap();
+    assert_eq!(&compressed[..4], &[0x28, 0xB5, 0x2F, 0xFD]);
+    assert!(compressed.len() < demo_bytes().len() / 4);
+    assert_eq!(read(&compressed).unwrap(), snapshot);
+    let mut plain = Vec::new();
+    write(&snapshot, &mut plain, Compression::None).unwrap();
+    assert_eq!(plain, demo_bytes());
+}
+
+#[test]
+fn write_file_is_atomic_and_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.snapshot.json.zst");
+    let snapshot = read(&demo_bytes()).unwrap();
+    write_file(&path, &snapshot, Compression::Zstd(3)).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // Only the final file remains: no temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.snapshot.json.zst")]);
+    assert_eq!(headroom_schemas::read_file(&path).unwrap(), snapshot);
+}
+
+fn err(bytes: &[u8]) -> String {
+    let e: ReadError = read(bytes).unwrap_err();
+    e.to_string()
+}
+
+fn demo_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&demo_bytes()).unwrap();
+    edit(&mut v);
+    serde_json::to_vec_pretty(&v).unwrap()
+}
+
+#[test]
+fn truncated_zstd() {
+    let snapshot = read(&demo_bytes()).unwrap();
+    let mut compressed = Vec::new();
+    write(&snapshot, &mut compressed, Compression::Zstd(3)).unwrap();
+    compressed.truncate(compressed.len() / 2);
+    assert_eq!(err(&compressed), "snapshot is not valid zstd (truncated or corrupt)");
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    assert_eq!(
+        err(b"{\n  \"format\": \"headroom-snapshot\",\n  oops\n}"),
+        "snapshot is not valid JSON: key must be a string at line 3 column 3"
+    );
+    assert_eq!(
+        err(b""),
+        "snapshot is not valid JSON: EOF while parsing a value at line 1 column 0"
+    );
+}
+
+#[test]
+fn wrong_format_tag() {
+    let bytes = demo_with(|v| v["format"] = "terraform-state".into());
+    assert_eq!(
+        err(&bytes),
+        "not a headroom snapshot: `format` is \"terraform-state\", expected \"headroom-snapshot\""
+    );
+    assert_eq!(
+        err(b"[1, 2]"),
+        "not a headroom snapshot: the document is not a JSON object with `format` and `format_version`"
+    );
+}
+
+#[test]
+fn newer_versions_are_rejected_naming_both() {
+    let bytes = demo_with(|v| v["format_version"]["minor"] = 7.into());
+    assert_eq!(
+        err(&bytes),
+        "snapshot format version 1.7 is newer than this build supports (1.0); upgrade headroom"
+    );
+    let bytes = demo_with(|v| {
+        v["format_version"]["major"] = 2.into();
+        v["brand_new_field"] = true.into();
+    });
+    assert_eq!(
+        err(&bytes),
+        "snapshot format version 2.0 is not supported: this build reads 1.0 to 1.0; upgrade headroom"
+    );
+}
+
+#[test]
+fn unknown_field_is_named_with_its_path() {
+    let bytes = demo_with(|v| v["organization"]["accounts"]["222222222222"]["nickname"] = "x".into());
+    let e = err(&bytes);
+    assert!(
+        e.starts_with("snapshot does not match format 1.0: unknown field `nickname`"),
+        "{e}"
+    );
+    assert!(e.contains("at `organization.accounts.222222222222.nickname`"), "{e}");
+}
+
+#[test]
+fn missing_field_is_named() {
+    let bytes = demo_with(|v| {
+        v["meta"].as_object_mut().unwrap().remove("partition");
+    });
+    let e = err(&bytes);
+    assert!(e.contains("missing field `partition`"), "{e}");
+    assert!(e.contains("at `meta`"), "{e}");
+}
+
+#[test]
+fn inconsistent_snapshots_are_rejected() {
+    let bytes = demo_with(|v| {
+        v["organization"]["accounts"]["222222222222"]["parent_id"] = "ou-zzzz-99999999".into();
+    });
+    assert_eq!(
+        err(&bytes),
+        "snapshot is inconsistent: account `222222222222` has parent `ou-zzzz-99999999`, which is neither the root nor an OU"
+    );
+    let bytes = demo_with(|v| {
+        v["accounts"].as_object_mut().unwrap().remove("333333333333");
+    });
+    assert_eq!(
+        err(&bytes),
+        "snapshot is inconsistent: account `333333333333` has no entry under `accounts`"
+    );
+    let bytes = demo_with(|v| {
+        v["organization"]["organizational_units"]["ou-aaaa-11111111"]["parent_id"] =
+            "ou-aaaa-11111111".into();
+    });
+    assert_eq!(
+        err(&bytes),
+        "snapshot is inconsistent: OU `ou-aaaa-11111111` is part of a parent cycle"
+    );
+}
+
+#[test]
+fn account_state_unknown_is_kept_verbatim() {
+    let bytes = demo_with(|v| {
+        v["organization"]["accounts"]["999999999999"]["state"] = "PENDING_MIGRATION".into();
+    });
+    let snapshot = read(&bytes).unwrap();
+    let state = &snapshot.organization.accounts["999999999999"].state;
+    assert_eq!(state.as_str(), "PENDING_MIGRATION");
+    assert!(!state.is_active());
+}
