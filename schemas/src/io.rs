@@ -59,7 +59,8 @@ pub enum ReadError {
     Version(#[from] VersionError),
     /// The JSON does not have the shape of this format version (unknown or missing field,
     /// wrong type).
-    #[error("snapshot does not match format {version}: {message} at `{path}` (line {line} column {column})")]
+    #[error("snapshot does not match format {version}: {message} at {} (line {line} column {column})",
+        if path == "." { "the top level".to_owned() } else { format!("`{path}`") })]
     Shape {
         /// The version the file declared.
         version: FormatVersion,

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::disallowed_methods, reason = "schemas is pure: file IO lives in io.rs")]
 
+pub mod canonical;
 pub mod config;
 pub mod ids;
 pub mod inventory;
@@ -96,7 +97,7 @@ pub struct CallerIdentity {
 /// The JSON Schema of [`Snapshot`], as checked in at `schemas/snapshot.schema.json`.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Snapshot);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut text = canonical::to_string_pretty(schema.as_value());
     text.push('\n');
     text
 }
