@@ -1,6 +1,6 @@
 //! Canonical JSON for `serde_json::Value`: object keys always sorted.
 //!
-//! `serde_json::Map` iterates in key order unless serde_json's `preserve_order` feature is on,
+//! `serde_json::Map` iterates in key order unless `serde_json`'s `preserve_order` feature is on,
 //! and Cargo unifies features across a build: the collector's test dependencies
 //! (aws-smithy-mocks) switch it on for the whole workspace under `cargo test --workspace`.
 //! Output built from `Value`s must therefore be serialized through [`Canonical`], or it would
@@ -10,7 +10,7 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-/// Serializes a `Value` with every object's keys in sorted order, whatever serde_json's
+/// Serializes a `Value` with every object's keys in sorted order, whatever `serde_json`'s
 /// features.
 #[derive(Debug, Clone, Copy)]
 pub struct Canonical<'a>(pub &'a Value);

@@ -177,8 +177,8 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let config: Config = serde_yaml_ng::from_str(text)
-            .map_err(|e| invalid(e.to_string().replace('\n', " ")))?;
+        let config: Config =
+            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string().replace('\n', " ")))?;
         for (key, value) in &config.checks {
             if !value.is_object() && !value.is_null() {
                 return Err(invalid(format!(
@@ -187,13 +187,18 @@ impl Config {
             }
         }
         if config.limits.max_policies_per_target == 0 {
-            return Err(invalid("limits.max_policies_per_target must be at least 1".into()));
+            return Err(invalid(
+                "limits.max_policies_per_target must be at least 1".into(),
+            ));
         }
         Ok(config)
     }
 
     /// Reads and parses the configuration file at `path`.
-    #[expect(clippy::disallowed_methods, reason = "the config is read where it is parsed")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the config is read where it is parsed"
+    )]
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_owned(),
@@ -324,7 +329,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let err = parse("management_acount_id: '222222222222'\n").unwrap_err();
-        assert!(err.contains("unknown field `management_acount_id`"), "{err}");
+        assert!(
+            err.contains("unknown field `management_acount_id`"),
+            "{err}"
+        );
         let err = parse("limits:\n  scp_max_char: 10\n").unwrap_err();
         assert!(err.contains("unknown field `scp_max_char`"), "{err}");
     }
@@ -332,6 +340,9 @@ mod tests {
     #[test]
     fn malformed_ids_are_rejected() {
         let err = parse("management_account_id: 'abc'\n").unwrap_err();
-        assert!(err.contains("`abc` is not a 12-digit AWS account ID"), "{err}");
+        assert!(
+            err.contains("`abc` is not a 12-digit AWS account ID"),
+            "{err}"
+        );
     }
 }

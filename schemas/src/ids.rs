@@ -83,12 +83,21 @@ mod tests {
 
     #[test]
     fn accepts_twelve_digits_with_leading_zeros() {
-        assert_eq!(AccountId::new("012345678901").unwrap().as_str(), "012345678901");
+        assert_eq!(
+            AccountId::new("012345678901").unwrap().as_str(),
+            "012345678901"
+        );
     }
 
     #[test]
     fn rejects_other_shapes() {
-        for bad in ["", "12345678901", "1234567890123", "12345678901a", " 12345678901"] {
+        for bad in [
+            "",
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            " 12345678901",
+        ] {
             assert!(AccountId::new(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
@@ -100,6 +109,9 @@ mod tests {
     #[test]
     fn deserializing_validates() {
         let err = serde_json::from_str::<AccountId>("\"abc\"").unwrap_err();
-        assert!(err.to_string().contains("`abc` is not a 12-digit AWS account ID"));
+        assert!(
+            err.to_string()
+                .contains("`abc` is not a 12-digit AWS account ID")
+        );
     }
 }

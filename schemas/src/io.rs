@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::Snapshot;
 use crate::validate::{InconsistentError, validate};
 use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, VersionError};
-use crate::Snapshot;
 
 /// The four bytes every zstd frame starts with.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
@@ -144,7 +144,7 @@ fn json_error(e: &serde_json::Error) -> ReadError {
     }
 }
 
-/// serde_json appends " at line L column C"; the error types carry those separately.
+/// `serde_json` appends " at line L column C"; the error types carry those separately.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),

@@ -7,7 +7,10 @@
 //!
 //! It depends on no AWS, async or analysis crate, and holds no SDK type.
 #![warn(missing_docs)]
-#![warn(clippy::disallowed_methods, reason = "schemas is pure: file IO lives in io.rs")]
+#![warn(
+    clippy::disallowed_methods,
+    reason = "schemas is pure: file IO lives in io.rs"
+)]
 
 pub mod canonical;
 pub mod config;

@@ -187,7 +187,10 @@ impl Organization {
     }
 
     /// The OU IDs whose parent is `parent_id` (a root or OU ID), sorted.
-    pub fn child_ous<'a>(&'a self, parent_id: &'a str) -> impl Iterator<Item = &'a OrganizationalUnit> {
+    pub fn child_ous<'a>(
+        &'a self,
+        parent_id: &'a str,
+    ) -> impl Iterator<Item = &'a OrganizationalUnit> {
         self.organizational_units
             .values()
             .filter(move |ou| ou.parent_id == parent_id)

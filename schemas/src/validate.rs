@@ -43,7 +43,10 @@ pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
     }
     for (key, account) in &org.accounts {
         if *key != account.id {
-            return fail(format!("account listed under `{key}` has id `{}`", account.id));
+            return fail(format!(
+                "account listed under `{key}` has id `{}`",
+                account.id
+            ));
         }
         if !known_parent(&account.parent_id) {
             return fail(format!(
@@ -74,10 +77,16 @@ pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
             "`accounts` has an entry for `{id}`, which is not in the organization"
         ));
     }
-    for (kind, map) in [("SCP", &snapshot.policies.scps), ("RCP", &snapshot.policies.rcps)] {
+    for (kind, map) in [
+        ("SCP", &snapshot.policies.scps),
+        ("RCP", &snapshot.policies.rcps),
+    ] {
         for (key, policy) in map {
             if *key != policy.id {
-                return fail(format!("{kind} listed under `{key}` has id `{}`", policy.id));
+                return fail(format!(
+                    "{kind} listed under `{key}` has id `{}`",
+                    policy.id
+                ));
             }
         }
     }

@@ -1,11 +1,15 @@
 //! Reading and writing snapshots: round trips, compression, and every bad-input message.
 
+#![expect(clippy::unwrap_used, reason = "test helpers")]
+
 use std::path::{Path, PathBuf};
 
 use headroom_schemas::{Compression, ReadError, read, to_json, write, write_file};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
 }
 
 fn demo_bytes() -> Vec<u8> {
@@ -58,7 +62,10 @@ fn write_file_is_atomic_and_private() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("out.snapshot.json.zst")]);
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("out.snapshot.json.zst")]
+    );
     assert_eq!(headroom_schemas::read_file(&path).unwrap(), snapshot);
 }
 
@@ -79,7 +86,10 @@ fn truncated_zstd() {
     let mut compressed = Vec::new();
     write(&snapshot, &mut compressed, Compression::Zstd(3)).unwrap();
     compressed.truncate(compressed.len() / 2);
-    assert_eq!(err(&compressed), "snapshot is not valid zstd (truncated or corrupt)");
+    assert_eq!(
+        err(&compressed),
+        "snapshot is not valid zstd (truncated or corrupt)"
+    );
 }
 
 #[test]
@@ -126,13 +136,17 @@ fn newer_versions_are_rejected_naming_both() {
 
 #[test]
 fn unknown_field_is_named_with_its_path() {
-    let bytes = demo_with(|v| v["organization"]["accounts"]["222222222222"]["nickname"] = "x".into());
+    let bytes =
+        demo_with(|v| v["organization"]["accounts"]["222222222222"]["nickname"] = "x".into());
     let e = err(&bytes);
     assert!(
         e.starts_with("snapshot does not match format 1.0: unknown field `nickname`"),
         "{e}"
     );
-    assert!(e.contains("at `organization.accounts.222222222222.nickname`"), "{e}");
+    assert!(
+        e.contains("at `organization.accounts.222222222222.nickname`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -155,7 +169,10 @@ fn inconsistent_snapshots_are_rejected() {
         "snapshot is inconsistent: account `222222222222` has parent `ou-zzzz-99999999`, which is neither the root nor an OU"
     );
     let bytes = demo_with(|v| {
-        v["accounts"].as_object_mut().unwrap().remove("333333333333");
+        v["accounts"]
+            .as_object_mut()
+            .unwrap()
+            .remove("333333333333");
     });
     assert_eq!(
         err(&bytes),

@@ -44,10 +44,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::FmtSnapshot { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read `{}`", file.display()))?;
             let compressed = bytes.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
             let snapshot = headroom_schemas::read(&bytes)?;
-            let compression = if compressed { Compression::Zstd(19) } else { Compression::None };
+            let compression = if compressed {
+                Compression::Zstd(19)
+            } else {
+                Compression::None
+            };
             headroom_schemas::write_file(&file, &snapshot, compression)?;
             Ok(())
         }
