@@ -17,6 +17,9 @@ mod io;
 pub mod model;
 pub mod output;
 pub mod overview;
+pub mod placement;
+pub mod policies;
+pub mod render;
 pub mod settings;
 
 use headroom_schemas::Snapshot;

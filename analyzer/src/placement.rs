@@ -1,0 +1,974 @@
+//! Placement: where each check's guardrail can be attached without breaking anything today.
+//!
+//! For each check, over the whole tree (root, OUs at any depth, accounts at any level):
+//!
+//! - An account *blocks* when its verdict is violating or incomplete (or missing: fail closed).
+//!   The management account is ignored (SCPs and RCPs never apply to it); skipped and inactive
+//!   accounts never block.
+//! - A node is *clean* when no account beneath it blocks. The guardrail is attached at the
+//!   highest clean nodes: the root if it is clean, otherwise each clean child, and each unclean
+//!   OU is split further. A clean node is only a target if it covers at least one analyzed,
+//!   clean account (a subtree of suspended or skipped accounts gets nothing of its own).
+//! - Slots: a target can hold `max_policies_per_target` policies of a type. The policies
+//!   already attached (from the snapshot, AWS-managed `FullAWSAccess` included) count, and so
+//!   do the new ones: all statements placed on one target, from every check, are packed
+//!   together ([`crate::policies::pack`]) and every resulting document takes a slot. Checks are
+//!   placed in ID order; a check whose statements would push a target over the quota is not
+//!   placed there and moves down to the target's children (an account target that is full
+//!   leaves that account uncovered, reported with the reason).
+//!
+//! So every clean account is covered exactly once (or reported uncovered because a target is
+//! full), no blocking account is ever covered, and every recommendation says why it is not
+//! higher.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use headroom_schemas::inventory::NotCollectedReason;
+use headroom_schemas::org::{Account, Organization};
+use headroom_schemas::{AccountId, Policies};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::Settings;
+use crate::model::{AccountStatus, AccountVerdict, CheckKind, CheckRun, Statement};
+use crate::policies::{self, Item, PolicyError};
+
+/// The statements of one check for one target whose accounts need the given allowlist.
+pub type StatementSource<'a> = dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + 'a;
+
+/// The JSON Schema of [`CheckKind`] (which lives in the checks contract).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "only its schema is used")]
+pub(crate) enum KindSchema {
+    /// A service control policy.
+    Scp,
+    /// A resource control policy.
+    Rcp,
+}
+
+/// The level of a target in the organization tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The organization root.
+    Root,
+    /// An organizational unit, at any depth.
+    Ou,
+    /// A single account.
+    Account,
+}
+
+impl Level {
+    /// `ROOT`, `OU` or `ACCOUNT`.
+    pub fn upper(self) -> &'static str {
+        match self {
+            Level::Root => "ROOT",
+            Level::Ou => "OU",
+            Level::Account => "ACCOUNT",
+        }
+    }
+}
+
+/// A node a policy can be attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Target {
+    /// Root, OU or account.
+    pub level: Level,
+    /// The root ID (`r-...`), OU ID (`ou-...`) or account ID.
+    pub id: String,
+    /// The root's name, the OU's name, or the account's name (as reports name it).
+    pub name: String,
+    /// The names of the OUs from the top-level OU down to the target itself (for an OU) or
+    /// to the account's parent (for an account); empty for the root.
+    pub ou_path: Vec<String>,
+}
+
+impl Target {
+    /// How people read it: `Root`, `OU 'Workloads/Production'`, `account 'web-prod'
+    /// (555555555555)`. Names are raw: escape them for the medium.
+    pub fn label(&self) -> String {
+        match self.level {
+            Level::Root => "Root".to_owned(),
+            Level::Ou => format!("OU '{}'", self.ou_path.join("/")),
+            Level::Account => format!("account '{}' ({})", self.name, self.id),
+        }
+    }
+}
+
+/// An account, by ID and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub struct AccountRef {
+    /// The account ID.
+    pub id: AccountId,
+    /// The account name (the name tag with `use_account_name_from_tags`).
+    pub name: String,
+}
+
+impl AccountRef {
+    fn label(&self) -> String {
+        format!("{} ({})", self.name, self.id)
+    }
+}
+
+/// Why an account blocks a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockStatus {
+    /// At least one resource violates.
+    Violating,
+    /// A service the check reads was not collected.
+    Incomplete,
+    /// The check produced no verdict for the account (treated as blocking).
+    NoVerdict,
+}
+
+/// An account that prevents attaching a check above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct BlockingAccount {
+    /// The account ID.
+    pub id: AccountId,
+    /// The account name.
+    pub name: String,
+    /// Violating, incomplete, or without a verdict.
+    pub status: BlockStatus,
+    /// Violations by reason code (for `violating`).
+    pub violations: BTreeMap<String, usize>,
+    /// Collection gaps (for `incomplete`).
+    pub gaps: Vec<String>,
+}
+
+impl BlockingAccount {
+    /// `dev-sandbox (666666666666): unknown_image_owner x2`.
+    pub fn describe(&self) -> String {
+        let why = match self.status {
+            BlockStatus::Violating => self
+                .violations
+                .iter()
+                .map(|(reason, n)| format!("{reason} x{n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            BlockStatus::Incomplete => format!("not fully collected: {}", self.gaps.join("; ")),
+            BlockStatus::NoVerdict => "no verdict".to_owned(),
+        };
+        format!("{} ({}): {why}", self.name, self.id)
+    }
+}
+
+/// A node above a recommendation that could not take it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PassedOver {
+    /// The node.
+    pub target: Target,
+    /// Why it was passed over.
+    pub why: PassedOverReason,
+}
+
+/// Why a node above a recommendation could not take it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PassedOverReason {
+    /// Accounts beneath it block the check.
+    Blocked {
+        /// How many accounts beneath it block.
+        blocking_accounts: usize,
+    },
+    /// It has no free slot for the policies this check would add.
+    Full {
+        /// Policies of this type attached today.
+        existing_policies: usize,
+        /// Policies Headroom would attach there, this check included.
+        needed_policies: usize,
+        /// `max_policies_per_target`.
+        max_policies: usize,
+    },
+}
+
+impl PassedOver {
+    fn describe(&self, kind: CheckKind) -> String {
+        let kind = kind_name(kind);
+        match &self.why {
+            PassedOverReason::Blocked { blocking_accounts } => format!(
+                "{} has {} beneath it",
+                self.target.label(),
+                plural(*blocking_accounts, "blocking account")
+            ),
+            PassedOverReason::Full {
+                existing_policies,
+                needed_policies,
+                max_policies,
+            } => format!(
+                "{} already holds {existing_policies} {kind}s and would need {needed_policies} new, over the limit of {max_policies} per target",
+                self.target.label()
+            ),
+        }
+    }
+}
+
+/// One attachment of one check's guardrail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Recommendation {
+    /// Where to attach.
+    pub target: Target,
+    /// The analyzed, clean accounts it protects.
+    pub covered_accounts: Vec<AccountRef>,
+    /// Accounts in `skip_account_ids` beneath the target: not analyzed, but the policy applies.
+    pub skipped_accounts: Vec<AccountRef>,
+    /// Suspended, closed or pending accounts beneath the target.
+    pub inactive_accounts: Vec<AccountRef>,
+    /// The accounts that keep the nearest blocked node above from taking it, and why.
+    pub blocking_accounts: Vec<BlockingAccount>,
+    /// The nodes above the target, root first, and why each could not take the policy.
+    pub passed_over: Vec<PassedOver>,
+    /// What the guardrail must allow here: the union of the covered accounts' needs plus the
+    /// configured extras, sorted.
+    pub allowlist: Vec<String>,
+    /// A sentence explaining the choice.
+    pub reasoning: String,
+}
+
+/// The most general level a check reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlacementLevel {
+    /// Attached at the root.
+    Root,
+    /// The highest attachment is an OU.
+    Ou,
+    /// Only accounts.
+    Account,
+    /// Nothing can be attached.
+    None,
+}
+
+impl PlacementLevel {
+    /// `ROOT`, `OU`, `ACCOUNT` or `NONE`.
+    pub fn upper(self) -> &'static str {
+        match self {
+            PlacementLevel::Root => "ROOT",
+            PlacementLevel::Ou => "OU",
+            PlacementLevel::Account => "ACCOUNT",
+            PlacementLevel::None => "NONE",
+        }
+    }
+}
+
+/// A clean account that no recommendation covers, because its own account node is full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UncoveredAccount {
+    /// The account ID.
+    pub id: AccountId,
+    /// The account name.
+    pub name: String,
+    /// Why it is not covered.
+    pub reason: String,
+}
+
+/// Account counts of one check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AccountCounts {
+    /// Analyzed and clean (compliant or exempt, fully collected).
+    pub clean: usize,
+    /// Violating, incomplete or without a verdict.
+    pub blocking: usize,
+    /// Skipped, inactive or the management account.
+    pub excluded: usize,
+    /// Clean accounts some recommendation covers.
+    pub covered: usize,
+}
+
+/// Everything placement decided for one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CheckPlacement {
+    /// The check ID.
+    pub check_id: String,
+    /// SCP or RCP.
+    #[schemars(with = "KindSchema")]
+    pub kind: CheckKind,
+    /// The most general level reached, or `none`.
+    pub level: PlacementLevel,
+    /// Account counts.
+    pub accounts: AccountCounts,
+    /// The attachments, root first, then OUs and accounts by name.
+    pub recommendations: Vec<Recommendation>,
+    /// Every account that blocks this check, by ID.
+    pub blocking_accounts: Vec<BlockingAccount>,
+    /// Clean accounts left uncovered because their target is full.
+    pub uncovered_accounts: Vec<UncoveredAccount>,
+    /// A sentence for the check as a whole (the reason for `none`).
+    pub reasoning: String,
+}
+
+/// One check's part of a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetCheck {
+    /// The check ID.
+    pub check_id: String,
+    /// The allowlist the statements were built with.
+    pub allowlist: Vec<String>,
+    /// The check's statements for this target.
+    pub statements: Vec<Statement>,
+}
+
+/// Where a statement of a packed policy comes from: `checks[check].statements[statement]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatementRef {
+    /// Index into [`TargetPlan::checks`].
+    pub check: usize,
+    /// Index into that check's statements.
+    pub statement: usize,
+}
+
+/// One new policy for a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPolicy {
+    /// Its statements, in check order.
+    pub statements: Vec<StatementRef>,
+    /// The exact size of its document as Terraform's `jsonencode` writes it.
+    pub size: usize,
+}
+
+/// All new policies of one type for one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetPlan {
+    /// SCP or RCP.
+    pub kind: CheckKind,
+    /// The node.
+    pub target: Target,
+    /// Policies of this type attached there today.
+    pub existing_policies: usize,
+    /// The checks placed there, in ID order.
+    pub checks: Vec<TargetCheck>,
+    /// The packed policies.
+    pub policies: Vec<PlannedPolicy>,
+}
+
+impl TargetPlan {
+    /// The statements of `policy`, with their check IDs.
+    pub fn statements_of<'a>(
+        &'a self,
+        policy: &'a PlannedPolicy,
+    ) -> impl Iterator<Item = (&'a str, &'a Statement)> + 'a {
+        policy.statements.iter().filter_map(|r| {
+            let check = self.checks.get(r.check)?;
+            Some((check.check_id.as_str(), check.statements.get(r.statement)?))
+        })
+    }
+
+    /// The IDs of the checks with a statement in `policy`, in order, without repeats.
+    pub fn checks_of(&self, policy: &PlannedPolicy) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for r in &policy.statements {
+            if let Some(check) = self.checks.get(r.check)
+                && ids.last() != Some(&check.check_id)
+            {
+                ids.push(check.check_id.clone());
+            }
+        }
+        ids
+    }
+}
+
+/// The placement of every check and the policies of every target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// One entry per check run, SCPs first, each kind by check ID.
+    pub checks: Vec<CheckPlacement>,
+    /// One entry per (kind, target) receiving policies: SCPs first, then root, OUs by path,
+    /// accounts by name and ID.
+    pub targets: Vec<TargetPlan>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Node<'a> {
+    Root,
+    Ou(&'a str),
+    Account(&'a Account),
+}
+
+/// The tree, indexed once for every check.
+struct Tree<'a> {
+    org: &'a Organization,
+    settings: &'a Settings,
+    child_ous: BTreeMap<&'a str, Vec<&'a str>>,
+    child_accounts: BTreeMap<&'a str, Vec<&'a Account>>,
+    /// Non-management accounts beneath each root/OU node (by node ID), in ID order.
+    beneath: BTreeMap<&'a str, Vec<&'a Account>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(org: &'a Organization, settings: &'a Settings) -> Self {
+        let mut child_ous: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for ou in org.organizational_units.values() {
+            child_ous
+                .entry(ou.parent_id.as_str())
+                .or_default()
+                .push(&ou.id);
+        }
+        let mut child_accounts: BTreeMap<&str, Vec<&Account>> = BTreeMap::new();
+        let mut beneath: BTreeMap<&str, Vec<&Account>> = BTreeMap::new();
+        let root_id = root_id(org);
+        for account in org.accounts.values() {
+            child_accounts
+                .entry(account.parent_id.as_str())
+                .or_default()
+                .push(account);
+            if account.id == org.management_account_id {
+                continue;
+            }
+            // Walk up; the snapshot has no cycles, the bound only guards the walk.
+            let mut cursor = account.parent_id.as_str();
+            for _ in 0..=org.organizational_units.len() {
+                beneath.entry(cursor).or_default().push(account);
+                if cursor == root_id {
+                    break;
+                }
+                match org.organizational_units.get(cursor) {
+                    Some(ou) => cursor = &ou.parent_id,
+                    None => break,
+                }
+            }
+        }
+        Self {
+            org,
+            settings,
+            child_ous,
+            child_accounts,
+            beneath,
+        }
+    }
+
+    fn node_id(&self, node: Node<'a>) -> &'a str {
+        match node {
+            Node::Root => root_id(self.org),
+            Node::Ou(id) => id,
+            Node::Account(a) => a.id.as_str(),
+        }
+    }
+
+    fn children(&self, node: Node<'a>) -> Vec<Node<'a>> {
+        let id = self.node_id(node);
+        let mut out: Vec<Node<'a>> = Vec::new();
+        if matches!(node, Node::Account(_)) {
+            return out;
+        }
+        if let Some(ous) = self.child_ous.get(id) {
+            out.extend(ous.iter().map(|ou| Node::Ou(ou)));
+        }
+        if let Some(accounts) = self.child_accounts.get(id) {
+            out.extend(accounts.iter().map(|a| Node::Account(a)));
+        }
+        out
+    }
+
+    fn accounts_beneath(&self, node: Node<'a>) -> Vec<&'a Account> {
+        match node {
+            Node::Account(a) if a.id == self.org.management_account_id => Vec::new(),
+            Node::Account(a) => vec![a],
+            _ => self
+                .beneath
+                .get(self.node_id(node))
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn target(&self, node: Node<'a>) -> Target {
+        match node {
+            Node::Root => Target {
+                level: Level::Root,
+                id: root_id(self.org).to_owned(),
+                name: self
+                    .org
+                    .roots
+                    .first()
+                    .map_or_else(|| "Root".to_owned(), |r| r.name.clone()),
+                ou_path: Vec::new(),
+            },
+            Node::Ou(id) => Target {
+                level: Level::Ou,
+                id: id.to_owned(),
+                name: self
+                    .org
+                    .organizational_units
+                    .get(id)
+                    .map(|ou| ou.name.clone())
+                    .unwrap_or_default(),
+                ou_path: self
+                    .org
+                    .ou_path(id)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            },
+            Node::Account(a) => Target {
+                level: Level::Account,
+                id: a.id.to_string(),
+                name: self.settings.account_name(a),
+                ou_path: self
+                    .org
+                    .ou_path(&a.parent_id)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            },
+        }
+    }
+
+    fn account_ref(&self, account: &Account) -> AccountRef {
+        AccountRef {
+            id: account.id.clone(),
+            name: self.settings.account_name(account),
+        }
+    }
+}
+
+fn root_id(org: &Organization) -> &str {
+    org.roots.first().map_or("", |r| r.id.as_str())
+}
+
+/// What one account means for one check.
+enum Standing<'v> {
+    Clean(&'v AccountVerdict),
+    Blocking(BlockingAccount),
+    Skipped(&'v AccountVerdict),
+    Inactive(&'v AccountVerdict),
+    /// Management account (never covered) or excluded for a reason we do not list.
+    Ignored,
+}
+
+fn standing<'v>(tree: &Tree<'_>, run: &'v CheckRun, account: &Account) -> Standing<'v> {
+    if account.id == tree.org.management_account_id {
+        return Standing::Ignored;
+    }
+    let Some(verdict) = run.verdicts.get(&account.id) else {
+        return Standing::Blocking(BlockingAccount {
+            id: account.id.clone(),
+            name: tree.settings.account_name(account),
+            status: BlockStatus::NoVerdict,
+            violations: BTreeMap::new(),
+            gaps: Vec::new(),
+        });
+    };
+    match &verdict.status {
+        AccountStatus::Clean => Standing::Clean(verdict),
+        AccountStatus::Violating { reasons } => Standing::Blocking(BlockingAccount {
+            id: account.id.clone(),
+            name: tree.settings.account_name(account),
+            status: BlockStatus::Violating,
+            violations: reasons.clone(),
+            gaps: Vec::new(),
+        }),
+        AccountStatus::Incomplete { gaps } => Standing::Blocking(BlockingAccount {
+            id: account.id.clone(),
+            name: tree.settings.account_name(account),
+            status: BlockStatus::Incomplete,
+            violations: BTreeMap::new(),
+            gaps: gaps.clone(),
+        }),
+        AccountStatus::Excluded { reason } => match reason {
+            NotCollectedReason::Skipped => Standing::Skipped(verdict),
+            NotCollectedReason::Inactive => Standing::Inactive(verdict),
+            NotCollectedReason::ManagementAccount => Standing::Ignored,
+        },
+    }
+}
+
+/// What a subtree holds for one check.
+#[derive(Default)]
+struct Subtree {
+    clean: Vec<AccountRef>,
+    blocking: Vec<BlockingAccount>,
+    skipped: Vec<AccountRef>,
+    inactive: Vec<AccountRef>,
+    allowlist: BTreeSet<String>,
+}
+
+fn subtree(tree: &Tree<'_>, run: &CheckRun, node: Node<'_>) -> Subtree {
+    let mut out = Subtree::default();
+    for account in tree.accounts_beneath(node) {
+        match standing(tree, run, account) {
+            Standing::Clean(v) => {
+                out.clean.push(tree.account_ref(account));
+                out.allowlist.extend(v.allowlist.iter().cloned());
+            }
+            Standing::Blocking(b) => out.blocking.push(b),
+            Standing::Skipped(v) => {
+                out.skipped.push(tree.account_ref(account));
+                out.allowlist.extend(v.allowlist.iter().cloned());
+            }
+            Standing::Inactive(v) => {
+                out.inactive.push(tree.account_ref(account));
+                out.allowlist.extend(v.allowlist.iter().cloned());
+            }
+            Standing::Ignored => {}
+        }
+    }
+    out.allowlist
+        .extend(run.configured_allowlist.iter().cloned());
+    out
+}
+
+/// A target being filled, check by check.
+struct Slot {
+    target: Target,
+    existing: usize,
+    checks: Vec<TargetCheck>,
+}
+
+impl Slot {
+    fn items(&self) -> Vec<Item<'_>> {
+        self.checks
+            .iter()
+            .flat_map(|c| {
+                c.statements.iter().map(move |s| Item {
+                    check_id: &c.check_id,
+                    statement: s,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One pending node of the walk, with what lies above it.
+struct Pending<'a> {
+    node: Node<'a>,
+    passed_over: Vec<PassedOver>,
+    /// Blocking accounts beneath the nearest blocked ancestor.
+    nearest_blockers: Vec<BlockingAccount>,
+}
+
+/// Places every check run. `statements` builds a check's statements for a target's allowlist.
+///
+/// Pure and deterministic: runs are processed by (kind, check ID), whatever their input order.
+pub fn place(
+    org: &Organization,
+    existing: &Policies,
+    settings: &Settings,
+    runs: &[CheckRun],
+    statements: &StatementSource<'_>,
+) -> Result<Plan, PolicyError> {
+    let tree = Tree::new(org, settings);
+    let mut runs: Vec<&CheckRun> = runs.iter().collect();
+    runs.sort_by_key(|r| (r.kind, r.check_id));
+    let mut slots: BTreeMap<(CheckKind, String), Slot> = BTreeMap::new();
+    let mut checks = Vec::with_capacity(runs.len());
+    for run in runs {
+        checks.push(place_check(
+            &tree, existing, settings, run, statements, &mut slots,
+        )?);
+    }
+    let mut targets = Vec::with_capacity(slots.len());
+    for ((kind, _), slot) in slots {
+        let limit = policies::limit_for(kind, &settings.limits);
+        let refs: Vec<StatementRef> = slot
+            .checks
+            .iter()
+            .enumerate()
+            .flat_map(|(c, check)| {
+                (0..check.statements.len()).map(move |s| StatementRef {
+                    check: c,
+                    statement: s,
+                })
+            })
+            .collect();
+        let bins = policies::pack(&slot.items(), kind, limit)?;
+        let policies = bins
+            .into_iter()
+            .map(|bin| PlannedPolicy {
+                statements: bin
+                    .members
+                    .iter()
+                    .filter_map(|i| refs.get(*i).copied())
+                    .collect(),
+                size: bin.size,
+            })
+            .collect();
+        targets.push(TargetPlan {
+            kind,
+            target: slot.target,
+            existing_policies: slot.existing,
+            checks: slot.checks,
+            policies,
+        });
+    }
+    targets.sort_by(|a, b| {
+        (a.kind, target_sort_key(&a.target)).cmp(&(b.kind, target_sort_key(&b.target)))
+    });
+    Ok(Plan { checks, targets })
+}
+
+fn target_sort_key(t: &Target) -> (Level, Vec<String>, String, String) {
+    (t.level, t.ou_path.clone(), t.name.clone(), t.id.clone())
+}
+
+fn existing_count(existing: &Policies, kind: CheckKind, target_id: &str) -> usize {
+    let (scps, rcps) = existing.attachment_counts(target_id);
+    match kind {
+        CheckKind::Scp => scps,
+        CheckKind::Rcp => rcps,
+    }
+}
+
+fn place_check<'a>(
+    tree: &Tree<'a>,
+    existing: &Policies,
+    settings: &Settings,
+    run: &CheckRun,
+    statements: &StatementSource<'_>,
+    slots: &mut BTreeMap<(CheckKind, String), Slot>,
+) -> Result<CheckPlacement, PolicyError> {
+    let max = settings.limits.max_policies_per_target;
+    let limit = policies::limit_for(run.kind, &settings.limits);
+    let whole = subtree(tree, run, Node::Root);
+    let mut recommendations = Vec::new();
+    let mut uncovered = Vec::new();
+    let mut stack = vec![Pending {
+        node: Node::Root,
+        passed_over: Vec::new(),
+        nearest_blockers: Vec::new(),
+    }];
+    while let Some(pending) = stack.pop() {
+        let node = pending.node;
+        if let Node::Account(a) = node
+            && a.id == tree.org.management_account_id
+        {
+            continue;
+        }
+        let sub = subtree(tree, run, node);
+        let target = tree.target(node);
+        let descend = |why: PassedOverReason, blockers: Vec<BlockingAccount>| {
+            let mut passed_over = pending.passed_over.clone();
+            passed_over.push(PassedOver {
+                target: target.clone(),
+                why,
+            });
+            let children = tree.children(node);
+            children
+                .into_iter()
+                .rev()
+                .map(|child| Pending {
+                    node: child,
+                    passed_over: passed_over.clone(),
+                    nearest_blockers: blockers.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        if !sub.blocking.is_empty() {
+            let why = PassedOverReason::Blocked {
+                blocking_accounts: sub.blocking.len(),
+            };
+            stack.extend(descend(why, sub.blocking));
+            continue;
+        }
+        if sub.clean.is_empty() {
+            continue; // only skipped, inactive or management accounts beneath
+        }
+        let allowlist = sub.allowlist.clone();
+        let new_statements = statements(run, &allowlist);
+        let key = (run.kind, target.id.clone());
+        let existing_here = existing_count(existing, run.kind, &target.id);
+        let needed = {
+            let mut items: Vec<Item<'_>> = slots.get(&key).map(Slot::items).unwrap_or_default();
+            items.extend(new_statements.iter().map(|s| Item {
+                check_id: run.check_id,
+                statement: s,
+            }));
+            policies::pack(&items, run.kind, limit)?.len()
+        };
+        if existing_here + needed > max {
+            let why = PassedOverReason::Full {
+                existing_policies: existing_here,
+                needed_policies: needed,
+                max_policies: max,
+            };
+            if let Node::Account(a) = node {
+                uncovered.push(UncoveredAccount {
+                    id: a.id.clone(),
+                    name: tree.settings.account_name(a),
+                    reason: format!(
+                        "{}; there is no node below an account",
+                        PassedOver {
+                            target: target.clone(),
+                            why: why.clone()
+                        }
+                        .describe(run.kind)
+                    ),
+                });
+            } else {
+                let blockers = pending.nearest_blockers.clone();
+                stack.extend(descend(why, blockers));
+            }
+            continue;
+        }
+        let slot = slots.entry(key).or_insert_with(|| Slot {
+            target: target.clone(),
+            existing: existing_here,
+            checks: Vec::new(),
+        });
+        slot.checks.push(TargetCheck {
+            check_id: run.check_id.to_owned(),
+            allowlist: allowlist.iter().cloned().collect(),
+            statements: new_statements,
+        });
+        let reasoning = recommendation_reasoning(run.kind, &target, &sub, &pending);
+        recommendations.push(Recommendation {
+            target,
+            covered_accounts: sub.clean,
+            skipped_accounts: sub.skipped,
+            inactive_accounts: sub.inactive,
+            blocking_accounts: pending.nearest_blockers,
+            passed_over: pending.passed_over,
+            allowlist: allowlist.into_iter().collect(),
+            reasoning,
+        });
+    }
+    recommendations.sort_by(|a, b| target_sort_key(&a.target).cmp(&target_sort_key(&b.target)));
+    let covered: usize = recommendations
+        .iter()
+        .map(|r| r.covered_accounts.len())
+        .sum();
+    let excluded = tree
+        .org
+        .accounts
+        .len()
+        .saturating_sub(whole.clean.len() + whole.blocking.len());
+    let level = match recommendations.iter().map(|r| r.target.level).min() {
+        Some(Level::Root) => PlacementLevel::Root,
+        Some(Level::Ou) => PlacementLevel::Ou,
+        Some(Level::Account) => PlacementLevel::Account,
+        None => PlacementLevel::None,
+    };
+    let reasoning = check_reasoning(run, &whole, &recommendations, &uncovered, covered);
+    Ok(CheckPlacement {
+        check_id: run.check_id.to_owned(),
+        kind: run.kind,
+        level,
+        accounts: AccountCounts {
+            clean: whole.clean.len(),
+            blocking: whole.blocking.len(),
+            excluded,
+            covered,
+        },
+        recommendations,
+        blocking_accounts: whole.blocking,
+        uncovered_accounts: uncovered,
+        reasoning,
+    })
+}
+
+fn recommendation_reasoning(
+    kind: CheckKind,
+    target: &Target,
+    sub: &Subtree,
+    pending: &Pending<'_>,
+) -> String {
+    let mut text = match target.level {
+        Level::Root => format!(
+            "Every account in the organization is compliant or exempt and fully collected: attach at the root ({} covered).",
+            plural(sub.clean.len(), "account")
+        ),
+        Level::Ou => format!(
+            "Every account in {} is compliant or exempt and fully collected: attach at the OU ({} covered).",
+            target.label(),
+            plural(sub.clean.len(), "account")
+        ),
+        Level::Account => format!(
+            "The account is compliant or exempt and fully collected: attach to {}.",
+            target.label()
+        ),
+    };
+    if let Some(parent) = pending.passed_over.last() {
+        let _ = write!(text, " Not higher: {}", parent.describe(kind));
+        if matches!(parent.why, PassedOverReason::Blocked { .. })
+            && !pending.nearest_blockers.is_empty()
+        {
+            let names: Vec<String> = pending
+                .nearest_blockers
+                .iter()
+                .map(|b| format!("{} ({})", b.name, b.id))
+                .collect();
+            let _ = write!(text, " ({})", names.join(", "));
+        }
+        text.push('.');
+    }
+    if !sub.skipped.is_empty() {
+        let names: Vec<String> = sub.skipped.iter().map(AccountRef::label).collect();
+        let _ = write!(
+            text,
+            " Also applies to {} in skip_account_ids, not analyzed: {}.",
+            plural(sub.skipped.len(), "account"),
+            names.join(", ")
+        );
+    }
+    text
+}
+
+fn check_reasoning(
+    run: &CheckRun,
+    whole: &Subtree,
+    recommendations: &[Recommendation],
+    uncovered: &[UncoveredAccount],
+    covered: usize,
+) -> String {
+    let kind = kind_name(run.kind);
+    if recommendations.is_empty() {
+        let mut reasons = Vec::new();
+        if whole.clean.is_empty() && whole.blocking.is_empty() {
+            reasons.push("no account of the organization was analyzed".to_owned());
+        } else if whole.clean.is_empty() {
+            reasons.push(format!(
+                "every analyzed account blocks it ({})",
+                plural(whole.blocking.len(), "account")
+            ));
+        }
+        if !uncovered.is_empty() {
+            reasons.push(format!(
+                "{} under targets with no free {kind} slot",
+                plural(uncovered.len(), "clean account")
+            ));
+        }
+        return format!(
+            "No safe placement: {}. Attaching this {kind} anywhere would break existing use.",
+            reasons.join("; ")
+        );
+    }
+    let mut text = format!(
+        "{} covered by {}",
+        plural(covered, "clean account"),
+        plural(recommendations.len(), "attachment")
+    );
+    if !whole.blocking.is_empty() {
+        let _ = write!(
+            text,
+            "; {} left out",
+            plural(whole.blocking.len(), "blocking account")
+        );
+    }
+    if !uncovered.is_empty() {
+        let _ = write!(
+            text,
+            "; {} uncovered because its target is full",
+            plural(uncovered.len(), "clean account")
+        );
+    }
+    text.push('.');
+    text
+}
+
+/// `SCP` or `RCP`.
+pub fn kind_name(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Scp => "SCP",
+        CheckKind::Rcp => "RCP",
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
