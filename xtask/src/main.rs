@@ -1,6 +1,7 @@
 //! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask
 //! fmt-snapshot` rewrites a snapshot in canonical form.
 
+mod bench;
 mod synth;
 
 use std::path::PathBuf;
@@ -20,6 +21,13 @@ struct Cli {
 enum Command {
     /// Write a deterministic synthetic snapshot of a large organization.
     Synth(synth::Args),
+    /// Benchmark `analyze` against its load floor at several sizes and print a table.
+    Bench(bench::Args),
+    /// Read, decompress and deserialize a snapshot, nothing else (the benchmark's floor).
+    LoadFloor {
+        /// The snapshot.
+        file: PathBuf,
+    },
     /// Rewrite a snapshot in canonical form (sorted maps, two-space JSON, trailing newline).
     FmtSnapshot {
         /// The snapshot to rewrite in place (plain JSON stays plain, zstd stays zstd).
@@ -43,6 +51,8 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::LoadFloor { file } => bench::load_floor(&file),
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;

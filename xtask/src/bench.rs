@@ -1,0 +1,208 @@
+//! `cargo xtask bench`: `analyze` against its load floor at several organization sizes.
+//!
+//! For each size it generates (or reuses) a deterministic synthetic snapshot, then measures,
+//! as separate release-built processes under `/usr/bin/time`, the median of several runs of
+//! - the load floor: read + zstd-decode + deserialize the snapshot, nothing else
+//!   (`xtask load-floor FILE`);
+//! - the full `analyze` with every core and with one thread, writing everything to a
+//!   temporary directory;
+//!
+//! with wall time and peak resident memory of each, and prints one table. Ratios come from one
+//! run of this command, on one machine, never from timed tests.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail, ensure};
+use clap::Args as ClapArgs;
+
+/// Flags of `cargo xtask bench`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Member-account counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+    pub sizes: Vec<usize>,
+    /// Runs per measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Resources per account in the synthetic snapshots.
+    #[arg(long, default_value_t = 100)]
+    pub resources: usize,
+    /// Seed of the synthetic snapshots.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    seconds: f64,
+    peak_kib: u64,
+}
+
+fn median(mut samples: Vec<Sample>) -> Sample {
+    samples.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let seconds = samples[samples.len() / 2].seconds;
+    samples.sort_by_key(|s| s.peak_kib);
+    Sample {
+        seconds,
+        peak_kib: samples[samples.len() / 2].peak_kib,
+    }
+}
+
+/// Runs `program args` under `/usr/bin/time` and returns its wall time and peak RSS.
+fn measure(program: &Path, args: &[&str]) -> anyhow::Result<Sample> {
+    let output = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("HEADROOM_BENCH %e %M")
+        .arg(program)
+        .args(args)
+        .output()
+        .context("cannot run /usr/bin/time (install GNU time: apt-get install time)")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        output.status.success(),
+        "`{} {}` failed: {}",
+        program.display(),
+        args.join(" "),
+        stderr.trim()
+    );
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("HEADROOM_BENCH "))
+        .context("no timing line from /usr/bin/time")?;
+    let mut parts = line.split_whitespace().skip(1);
+    let seconds: f64 = parts.next().context("no time")?.parse()?;
+    let peak_kib: u64 = parts.next().context("no peak RSS")?.parse()?;
+    Ok(Sample { seconds, peak_kib })
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
+}
+
+/// Runs the benchmark and prints the table.
+#[expect(
+    clippy::print_stdout,
+    reason = "the benchmark table is this command's output"
+)]
+#[expect(clippy::cast_precision_loss, reason = "sizes in MiB for display")]
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(args.runs >= 1, "--runs must be at least 1");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "xtask",
+            "-p",
+            "headroom-analyzer",
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("release build failed");
+    }
+    let release = target_dir().join("release");
+    let xtask = release.join("xtask");
+    let analyze = release.join("analyze");
+    let work = target_dir().join("bench");
+    std::fs::create_dir_all(&work)?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| accounts | snapshot zst MiB | json MiB | load floor s | analyze s ({cores} threads) | analyze s (1 thread) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
+    );
+    let _ = writeln!(table, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut last_ratio = None;
+    for &size in &args.sizes {
+        let snapshot = work.join(format!(
+            "synthetic-{size}-r{}-s{}.snapshot.json.zst",
+            args.resources, args.seed
+        ));
+        if !snapshot.exists() {
+            eprintln_status(&format!("generating {}", snapshot.display()));
+            let s = super::synth::generate(size, args.resources, 2, args.seed);
+            headroom_schemas::write_file(&snapshot, &s, headroom_schemas::Compression::Zstd(3))?;
+        }
+        let compressed = std::fs::metadata(&snapshot)?.len();
+        let json = uncompressed_len(&snapshot)?;
+        let snap = snapshot.to_str().context("non-UTF-8 path")?;
+        let out = tempfile::tempdir_in(&work)?;
+        let out_dir = out.path().to_str().context("non-UTF-8 path")?;
+
+        eprintln_status(&format!("measuring {size} accounts"));
+        let mut floor = Vec::new();
+        let mut full = Vec::new();
+        let mut single = Vec::new();
+        for _ in 0..args.runs {
+            floor.push(measure(&xtask, &["load-floor", snap])?);
+            full.push(measure(&analyze, &[snap, "--out", out_dir])?);
+            single.push(measure(
+                &analyze,
+                &[snap, "--out", out_dir, "--threads", "1"],
+            )?);
+        }
+        let (floor, full, single) = (median(floor), median(full), median(single));
+        let ratio = full.seconds / floor.seconds.max(0.001);
+        let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
+        let _ = writeln!(
+            table,
+            "| {size} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            mib(compressed),
+            mib(json),
+            floor.seconds,
+            full.seconds,
+            single.seconds,
+            ratio,
+            full_kib_to_mib(floor.peak_kib),
+            full_kib_to_mib(full.peak_kib),
+            (full.peak_kib as f64 * 1024.0) / json as f64,
+        );
+        last_ratio = Some((size, ratio));
+    }
+    print!("{table}");
+    if let Some((size, ratio)) = last_ratio {
+        println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
+    }
+    Ok(())
+}
+
+#[expect(clippy::cast_precision_loss, reason = "sizes in MiB for display")]
+fn full_kib_to_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[expect(clippy::print_stderr, reason = "progress of a developer command")]
+fn eprintln_status(message: &str) {
+    eprintln!("bench: {message}");
+}
+
+fn uncompressed_len(path: &Path) -> anyhow::Result<u64> {
+    let file = std::fs::File::open(path)?;
+    let mut decoder = zstd::stream::read::Decoder::new(file)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = decoder.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+    }
+}
+
+/// The load floor: read, decompress and deserialize the snapshot, nothing else.
+pub fn load_floor(path: &Path) -> anyhow::Result<()> {
+    let snapshot = headroom_schemas::read_file(path)?;
+    std::hint::black_box(&snapshot);
+    Ok(())
+}
