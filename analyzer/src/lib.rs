@@ -11,6 +11,7 @@
     reason = "the analysis is pure and deterministic: IO lives in io.rs, maps are ordered"
 )]
 
+pub mod checks;
 pub mod cli;
 pub mod exit;
 mod io;
@@ -19,7 +20,9 @@ pub mod output;
 pub mod overview;
 pub mod placement;
 pub mod policies;
+pub mod policy_document;
 pub mod render;
+pub mod report;
 pub mod settings;
 
 use headroom_schemas::Snapshot;
@@ -44,6 +47,8 @@ pub enum AnalyzeError {
 pub fn analyze(snapshot: &Snapshot, settings: &Settings) -> Result<Outputs, AnalyzeError> {
     settings.validate_against(snapshot)?;
     let mut outputs = Outputs::default();
+    let checks = checks::run_checks(snapshot, settings)?;
+    outputs.files.extend(checks.files);
     outputs.stdout = overview::render(snapshot, settings);
     Ok(outputs)
 }

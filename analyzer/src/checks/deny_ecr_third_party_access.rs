@@ -1,0 +1,131 @@
+//! `deny_ecr_third_party_access`: deny ECR access from outside the organization, except
+//! allowlisted third-party accounts.
+
+use std::collections::BTreeSet;
+
+use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
+use crate::model::Statement;
+
+/// The actions the RCP denies, and so the actions a policy statement must grant to matter.
+pub const ACTIONS: [&str; 1] = ["ecr:*"];
+
+declare_check! {
+    /// Denies every ECR action on the organization's repositories to principals outside the organization, except allowlisted third-party accounts.
+    ///
+    /// ## What it denies
+    /// `ecr:*` on every repository, for principals whose `aws:PrincipalOrgID` is not the
+    /// organization's and whose `aws:PrincipalAccount` is not allowlisted, unless the caller
+    /// is an AWS service (`aws:PrincipalIsAWSService`) or the repository is tagged
+    /// `dp:exclude:identity=true`.
+    ///
+    /// ## Violations
+    /// A repository whose policy lets anyone in: principal `*` not narrowed to the organization
+    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`) or to named accounts
+    /// (`aws:PrincipalAccount`, `aws:SourceAccount`, `kms:CallerAccount`, `aws:PrincipalArn`,
+    /// `aws:SourceArn`), or `NotPrincipal` with `Allow` (reason `wildcard_principal`);
+    /// a `Federated` or `CanonicalUser` principal (reason `non_account_principal`: the RCP cannot allowlist it by
+    /// account); a policy that cannot be parsed (reason `unparseable_policy`).
+    ///
+    /// ## Exemptions
+    /// Such a repository, or a repository third parties can reach, tagged `dp:exclude:identity` = `true`.
+    ///
+    /// ## Compliant
+    /// Repositories without a policy, or reachable only from the organization, by AWS
+    /// services, or by named third-party accounts (which join the allowlist).
+    pub DenyEcrThirdPartyAccess {
+        id: "deny_ecr_third_party_access",
+        kind: Rcp,
+        aliases: [],
+        service: "ECR",
+        reads: ["ecr"],
+        reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+    }
+}
+
+rcp_report! {
+    record: Record {
+        /// The repository name.
+        repository_name: String,
+        /// The repository ARN.
+        repository_arn: String,
+        /// The region.
+        region: String,
+    },
+    summary: Summary,
+    report: Report,
+    total: total_repositories_analyzed,
+    reached: repositories_third_parties_can_access,
+    wildcards: repositories_with_wildcards,
+    by_resource: repositories_by_third_party_account,
+    legacy_actions: actions_by_account,
+}
+
+impl Check for DenyEcrThirdPartyAccess {
+    type Options = RcpOptions;
+    type Report = Report;
+
+    fn meta(&self) -> &'static CheckMeta {
+        &Self::META
+    }
+
+    fn evaluate(
+        &self,
+        account: &AccountScope<'_>,
+        _options: &RcpOptions,
+        gaps: &[String],
+    ) -> Evaluation<Report> {
+        let mut repositories: Vec<_> = account
+            .regional(|r| &r.ecr)
+            .flat_map(|(region, ecr)| ecr.repositories.iter().map(move |r| (region, r)))
+            .collect();
+        repositories.sort_by(|a, b| (a.0, &a.1.repository_arn).cmp(&(b.0, &b.1.repository_arn)));
+        let items = repositories
+            .into_iter()
+            .map(|(region, repo)| {
+                let (outcome, access, third_parties) = rcp::assess_iam(
+                    repo.policy_text.as_deref(),
+                    &ACTIONS,
+                    &account.org,
+                    Some(&repo.tags),
+                );
+                Item {
+                    outcome,
+                    record: Record::new(
+                        repo.repository_name.clone(),
+                        repo.repository_arn.clone(),
+                        region.to_owned(),
+                        access,
+                    ),
+                    resource: repo.repository_arn.clone(),
+                    third_parties,
+                }
+            })
+            .collect();
+        let agg = Aggregate::new(items);
+        agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
+    }
+
+    fn configured_allowlist(
+        &self,
+        options: &RcpOptions,
+        _ctx: &PolicyContext<'_>,
+    ) -> BTreeSet<String> {
+        options.allowlist()
+    }
+
+    fn statements(
+        &self,
+        _options: &RcpOptions,
+        ctx: &PolicyContext<'_>,
+        allowlist: &BTreeSet<String>,
+    ) -> Vec<Statement> {
+        vec![rcp::third_party_statement(
+            Self::META.id,
+            &ACTIONS,
+            true,
+            ctx,
+            allowlist,
+        )]
+    }
+}

@@ -1,0 +1,130 @@
+//! `deny_sqs_third_party_access`: deny SQS access from outside the organization, except
+//! allowlisted third-party accounts.
+
+use std::collections::BTreeSet;
+
+use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
+use crate::model::Statement;
+
+/// The actions the RCP denies, and so the actions a policy statement must grant to matter.
+pub const ACTIONS: [&str; 1] = ["sqs:*"];
+
+declare_check! {
+    /// Denies every SQS action on the organization's queues to principals outside the organization, except allowlisted third-party accounts.
+    ///
+    /// ## What it denies
+    /// `sqs:*` on every queue, for principals whose `aws:PrincipalOrgID` is not the
+    /// organization's and whose `aws:PrincipalAccount` is not allowlisted, unless the caller
+    /// is an AWS service (`aws:PrincipalIsAWSService`) or the queue is tagged
+    /// `dp:exclude:identity=true`.
+    ///
+    /// ## Violations
+    /// A queue whose policy lets anyone in: principal `*` not narrowed to the organization
+    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`) or to named accounts
+    /// (`aws:PrincipalAccount`, `aws:SourceAccount`, `kms:CallerAccount`, `aws:PrincipalArn`,
+    /// `aws:SourceArn`), or `NotPrincipal` with `Allow` (reason `wildcard_principal`);
+    /// a `Federated` or `CanonicalUser` principal (reason `non_account_principal`: the RCP cannot allowlist it by
+    /// account); a policy that cannot be parsed (reason `unparseable_policy`).
+    ///
+    /// ## Exemptions
+    /// Such a queue, or a queue third parties can reach, tagged `dp:exclude:identity` = `true`.
+    ///
+    /// ## Compliant
+    /// Queues without a policy, or reachable only from the organization, by AWS
+    /// services, or by named third-party accounts (which join the allowlist).
+    pub DenySqsThirdPartyAccess {
+        id: "deny_sqs_third_party_access",
+        kind: Rcp,
+        aliases: [],
+        service: "SQS",
+        reads: ["sqs"],
+        reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+    }
+}
+
+rcp_report! {
+    record: Record {
+        /// The queue URL.
+        queue_url: String,
+        /// The queue ARN.
+        queue_arn: String,
+        /// The region.
+        region: String,
+    },
+    summary: Summary,
+    report: Report,
+    total: total_queues_analyzed,
+    reached: queues_third_parties_can_access,
+    wildcards: queues_with_wildcards,
+    by_resource: queues_by_third_party_account,
+}
+
+impl Check for DenySqsThirdPartyAccess {
+    type Options = RcpOptions;
+    type Report = Report;
+
+    fn meta(&self) -> &'static CheckMeta {
+        &Self::META
+    }
+
+    fn evaluate(
+        &self,
+        account: &AccountScope<'_>,
+        _options: &RcpOptions,
+        gaps: &[String],
+    ) -> Evaluation<Report> {
+        let mut queues: Vec<_> = account
+            .regional(|r| &r.sqs)
+            .flat_map(|(region, sqs)| sqs.queues.iter().map(move |q| (region, q)))
+            .collect();
+        queues.sort_by(|a, b| (a.0, &a.1.queue_arn).cmp(&(b.0, &b.1.queue_arn)));
+        let items = queues
+            .into_iter()
+            .map(|(region, queue)| {
+                let (outcome, access, third_parties) = rcp::assess_iam(
+                    queue.policy.as_deref(),
+                    &ACTIONS,
+                    &account.org,
+                    Some(&queue.tags),
+                );
+                Item {
+                    outcome,
+                    record: Record::new(
+                        queue.queue_url.clone(),
+                        queue.queue_arn.clone(),
+                        region.to_owned(),
+                        access,
+                    ),
+                    resource: queue.queue_arn.clone(),
+                    third_parties,
+                }
+            })
+            .collect();
+        let agg = Aggregate::new(items);
+        agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
+    }
+
+    fn configured_allowlist(
+        &self,
+        options: &RcpOptions,
+        _ctx: &PolicyContext<'_>,
+    ) -> BTreeSet<String> {
+        options.allowlist()
+    }
+
+    fn statements(
+        &self,
+        _options: &RcpOptions,
+        ctx: &PolicyContext<'_>,
+        allowlist: &BTreeSet<String>,
+    ) -> Vec<Statement> {
+        vec![rcp::third_party_statement(
+            Self::META.id,
+            &ACTIONS,
+            true,
+            ctx,
+            allowlist,
+        )]
+    }
+}
