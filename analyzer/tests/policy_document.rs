@@ -24,13 +24,23 @@ fn summarize(reach: Result<Reach, policy_document::ParseError>) -> String {
     if !reach.third_parties.is_empty() {
         parts.push(format!(
             "3p={}",
-            reach.third_parties.keys().cloned().collect::<Vec<_>>().join(",")
+            reach
+                .third_parties
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
         ));
     }
     if !reach.non_account_principals.is_empty() {
         parts.push(format!(
             "nonacct={}",
-            reach.non_account_principals.iter().cloned().collect::<Vec<_>>().join(",")
+            reach
+                .non_account_principals
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
         ));
     }
     if parts.is_empty() {
@@ -149,7 +159,12 @@ fn policy_model_table() {
             failures.push(format!("{name}: expected `{expected}`, got `{got}`"));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -164,10 +179,15 @@ fn parse_errors_name_the_problem() {
         "statement 1: `Effect` must be `Allow` or `Deny`, found `allow`"
     );
     assert_eq!(
-        err(r#"{"Statement": [{"Effect": "Allow", "Principal": {"Group": "x"}, "Action": "s3:*"}]}"#),
+        err(
+            r#"{"Statement": [{"Effect": "Allow", "Principal": {"Group": "x"}, "Action": "s3:*"}]}"#
+        ),
         "statement 1: unknown principal type `Group` (expected `AWS`, `Service`, `Federated` or `CanonicalUser`)"
     );
-    assert_eq!(err(r#"{"Statement": "x"}"#), "`Statement` must be an object or a list, found a string");
+    assert_eq!(
+        err(r#"{"Statement": "x"}"#),
+        "`Statement` must be an object or a list, found a string"
+    );
 }
 
 #[test]
@@ -185,7 +205,9 @@ fn wildcard_reasons_say_why() {
     let reach = policy_document::reach(&doc, STS, &org);
     assert_eq!(
         reach.wildcards,
-        vec!["statement 1: principal `*` not narrowed by `StringEqualsIfExists aws:PrincipalOrgID`"]
+        vec![
+            "statement 1: principal `*` not narrowed by `StringEqualsIfExists aws:PrincipalOrgID`"
+        ]
     );
 }
 
@@ -201,8 +223,14 @@ fn aoss_access_policies() {
             r#"[{{"Rules": [{{"ResourceType": "index", "Resource": ["index/x/*"], "Permission": ["aoss:ReadDocument"]}}], "Principal": {principals}}}]"#
         )
     };
-    assert_eq!(run(&rule(r#"["arn:aws:iam::222222222222:role/a"]"#)), "none");
-    assert_eq!(run(&rule(r#"["arn:aws:iam::565656565656:role/p"]"#)), "3p=565656565656");
+    assert_eq!(
+        run(&rule(r#"["arn:aws:iam::222222222222:role/a"]"#)),
+        "none"
+    );
+    assert_eq!(
+        run(&rule(r#"["arn:aws:iam::565656565656:role/p"]"#)),
+        "3p=565656565656"
+    );
     assert_eq!(
         run(&rule(r#"["saml/222222222222/idp/user/alice"]"#)),
         "nonacct=saml/222222222222/idp/user/alice"

@@ -654,7 +654,7 @@ pub fn doc_text(meta: &CheckMeta) -> String {
 /// `documentation/CHECKS.md`, generated from the registry.
 pub fn checks_markdown() -> String {
     let mut out = String::from(
-        "# Checks\n\n<!-- Generated from the checks' doc comments by `checks_markdown()`; do not edit.\n     Regenerate with `UPDATE_GENERATED=1 cargo test -p headroom-analyzer --test checks_docs`. -->\n\n",
+        "# Checks\n\n<!-- Generated from the checks' doc comments by `checks_markdown()`; do not edit.\n     Regenerate with `UPDATE_GENERATED=1 cargo test -p headroom-analyzer --test checks generated_documentation_is_fresh`. -->\n\n",
     );
     out.push_str("Every check reads the snapshot only. Each resource is a violation (with a reason code), an\nexemption (with the tag that exempts it) or compliant. Reports are written to\n`<results>/{scps,rcps}/<check>/<account_name>_<account_id>.json`; their JSON Schemas are in\n`documentation/reports/`.\n\n");
     out.push_str("| Check | Kind | Service | Reads | Violation reasons | Aliases |\n|---|---|---|---|---|---|\n");
