@@ -13,9 +13,8 @@ fn is_member(id: &str) -> bool {
 /// A compact, order-independent summary of a reach: `none`, `wildcard`, `3p=A,B`,
 /// `nonacct=X`, joined by spaces; `error` when the document does not parse.
 fn summarize(reach: Result<Reach, policy_document::ParseError>) -> String {
-    let reach = match reach {
-        Ok(r) => r,
-        Err(_) => return "error".to_owned(),
+    let Ok(reach) = reach else {
+        return "error".to_owned();
     };
     let mut parts = Vec::new();
     if !reach.wildcards.is_empty() {
