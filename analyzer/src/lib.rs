@@ -24,6 +24,7 @@ pub mod policy_document;
 pub mod render;
 pub mod report;
 pub mod settings;
+pub mod summary;
 
 use headroom_schemas::Snapshot;
 
@@ -41,6 +42,12 @@ pub enum AnalyzeError {
     /// The settings do not fit the snapshot or the checks.
     #[error("{0}")]
     Settings(String),
+    /// A policy cannot be built within the configured limits.
+    #[error(transparent)]
+    Policy(#[from] policies::PolicyError),
+    /// A Terraform template failed to render.
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
 }
 
 /// Analyzes a snapshot. Pure: the result depends only on the arguments.
@@ -49,6 +56,9 @@ pub fn analyze(snapshot: &Snapshot, settings: &Settings) -> Result<Outputs, Anal
     let mut outputs = Outputs::default();
     let checks = checks::run_checks(snapshot, settings)?;
     outputs.files.extend(checks.files);
-    outputs.stdout = overview::render(snapshot, settings);
+    let statements = checks::statement_source(snapshot, settings)?;
+    let placed = summary::outputs(snapshot, settings, &checks.runs, &statements)?;
+    outputs.files.extend(placed.files);
+    outputs.stdout = placed.stdout;
     Ok(outputs)
 }

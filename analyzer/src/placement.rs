@@ -711,8 +711,8 @@ fn existing_count(existing: &Policies, kind: CheckKind, target_id: &str) -> usiz
     }
 }
 
-fn place_check<'a>(
-    tree: &Tree<'a>,
+fn place_check(
+    tree: &Tree<'_>,
     existing: &Policies,
     settings: &Settings,
     run: &CheckRun,
@@ -769,14 +769,7 @@ fn place_check<'a>(
         let new_statements = statements(run, &allowlist);
         let key = (run.kind, target.id.clone());
         let existing_here = existing_count(existing, run.kind, &target.id);
-        let needed = {
-            let mut items: Vec<Item<'_>> = slots.get(&key).map(Slot::items).unwrap_or_default();
-            items.extend(new_statements.iter().map(|s| Item {
-                check_id: run.check_id,
-                statement: s,
-            }));
-            policies::pack(&items, run.kind, limit)?.len()
-        };
+        let needed = policies_needed(slots.get(&key), run, &new_statements, limit)?;
         if existing_here + needed > max {
             let why = PassedOverReason::Full {
                 existing_policies: existing_here,
@@ -784,16 +777,13 @@ fn place_check<'a>(
                 max_policies: max,
             };
             if let Node::Account(a) = node {
+                let full = PassedOver { target, why };
                 uncovered.push(UncoveredAccount {
                     id: a.id.clone(),
                     name: tree.settings.account_name(a),
                     reason: format!(
                         "{}; there is no node below an account",
-                        PassedOver {
-                            target: target.clone(),
-                            why: why.clone()
-                        }
-                        .describe(run.kind)
+                        full.describe(run.kind)
                     ),
                 });
             } else {
@@ -824,7 +814,34 @@ fn place_check<'a>(
             reasoning,
         });
     }
-    recommendations.sort_by(|a, b| target_sort_key(&a.target).cmp(&target_sort_key(&b.target)));
+    Ok(finish_check(tree, run, whole, recommendations, uncovered))
+}
+
+/// How many new policies a target needs with this check's statements added to those of the
+/// checks placed there before.
+fn policies_needed(
+    slot: Option<&Slot>,
+    run: &CheckRun,
+    new_statements: &[Statement],
+    limit: usize,
+) -> Result<usize, PolicyError> {
+    let mut items: Vec<Item<'_>> = slot.map(Slot::items).unwrap_or_default();
+    items.extend(new_statements.iter().map(|s| Item {
+        check_id: run.check_id,
+        statement: s,
+    }));
+    Ok(policies::pack(&items, run.kind, limit)?.len())
+}
+
+/// The check-level summary once every recommendation is known.
+fn finish_check(
+    tree: &Tree<'_>,
+    run: &CheckRun,
+    whole: Subtree,
+    mut recommendations: Vec<Recommendation>,
+    uncovered: Vec<UncoveredAccount>,
+) -> CheckPlacement {
+    recommendations.sort_by_key(|r| target_sort_key(&r.target));
     let covered: usize = recommendations
         .iter()
         .map(|r| r.covered_accounts.len())
@@ -841,7 +858,7 @@ fn place_check<'a>(
         None => PlacementLevel::None,
     };
     let reasoning = check_reasoning(run, &whole, &recommendations, &uncovered, covered);
-    Ok(CheckPlacement {
+    CheckPlacement {
         check_id: run.check_id.to_owned(),
         kind: run.kind,
         level,
@@ -855,7 +872,7 @@ fn place_check<'a>(
         blocking_accounts: whole.blocking,
         uncovered_accounts: uncovered,
         reasoning,
-    })
+    }
 }
 
 fn recommendation_reasoning(

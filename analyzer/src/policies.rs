@@ -84,10 +84,12 @@ fn encode_into(value: &Value, out: &mut String) {
 }
 
 fn encode_object(map: &Map<String, Value>, out: &mut String) {
-    // serde_json's map is a BTreeMap here (no `preserve_order`): keys come sorted by bytes,
-    // as Terraform sorts object attributes.
+    // Terraform sorts object attributes by bytes. Sort here too: `serde_json`'s
+    // `preserve_order` may be switched on by feature unification in a workspace build.
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push('{');
-    for (i, (key, item)) in map.iter().enumerate() {
+    for (i, (key, item)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }

@@ -258,6 +258,13 @@ pub fn hcl_string(s: &str) -> String {
 /// Text safe inside a `#` comment: invisible and line-ending characters shown as `\u{..}`
 /// escapes, no trailing whitespace.
 pub fn comment_text(s: &str) -> String {
+    escape_invisible(s).trim_end().to_owned()
+}
+
+/// `s` with control, line-separator, zero-width and bidirectional characters shown as
+/// `\u{..}` escapes, so the text shows what it holds on one line (Terraform comments, the
+/// terminal).
+pub fn escape_invisible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if is_invisible(c) {
@@ -266,7 +273,7 @@ pub fn comment_text(s: &str) -> String {
             out.push(c);
         }
     }
-    out.trim_end().to_owned()
+    out
 }
 
 /// An object key: bare when it is a capitalized IAM-style word (never an HCL keyword),
@@ -313,7 +320,12 @@ fn matches_allowlist(items: &[Value], allowlist: &[String]) -> bool {
 
 /// Renders a JSON value as an HCL expression that evaluates to it. The first line continues
 /// the current line; later lines are indented for nesting level `indent` (in spaces).
-fn hcl_value(value: &Value, indent: usize, subst: Option<&Substitution<'_>>, used: &mut bool) -> String {
+fn hcl_value(
+    value: &Value,
+    indent: usize,
+    subst: Option<&Substitution<'_>>,
+    used: &mut bool,
+) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
@@ -344,8 +356,11 @@ fn hcl_value(value: &Value, indent: usize, subst: Option<&Substitution<'_>>, use
             }
         }
         Value::Object(map) => {
-            let entries: Vec<(String, String)> = map
-                .iter()
+            // Sorted as Terraform sorts them (and whatever `serde_json`'s features).
+            let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let entries: Vec<(String, String)> = sorted
+                .into_iter()
                 .map(|(k, v)| (hcl_key(k), hcl_value(v, indent + 2, subst, used)))
                 .collect();
             hcl_object(&entries, indent)
@@ -372,7 +387,11 @@ fn hcl_object(entries: &[(String, String)], indent: usize) -> String {
         while i < entries.len() && !entries[i].1.contains('\n') {
             i += 1;
         }
-        let width = entries[start..i].iter().map(|e| e.0.len()).max().unwrap_or(0);
+        let width = entries[start..i]
+            .iter()
+            .map(|e| e.0.len())
+            .max()
+            .unwrap_or(0);
         for (key, value) in &entries[start..i] {
             let _ = writeln!(out, "{pad}{key:<width$} = {value}");
         }
@@ -542,7 +561,12 @@ pub fn render(
     let mut files = Vec::new();
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
         let mut org_targets = Vec::new();
-        for (target, names) in plan.targets.iter().zip(names).filter(|(t, _)| t.kind == kind) {
+        for (target, names) in plan
+            .targets
+            .iter()
+            .zip(names)
+            .filter(|(t, _)| t.kind == kind)
+        {
             let contents = render_target(&env, target, names, &reasons, facts)?;
             files.push((kind, names.file.clone(), contents));
             org_targets.push(OrgTargetContext {
@@ -581,6 +605,33 @@ pub fn render(
         files.push((kind, ORG_INFO_FILE.to_owned(), contents));
     }
     Ok(files)
+}
+
+/// The allowlists the statements of `target` reference (`used[i]` for `target.checks[i]`).
+fn allowlist_contexts(target: &TargetPlan, used: &[bool]) -> Vec<AllowlistContext> {
+    target
+        .checks
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| **used)
+        .map(|(c, _)| AllowlistContext {
+            key: if is_identifier(&c.check_id) {
+                c.check_id.clone()
+            } else {
+                hcl_string(&c.check_id)
+            },
+            comment: comment_text(&format!(
+                "{}: {} allowed",
+                c.check_id,
+                if c.allowlist.len() == 1 {
+                    "1 value".to_owned()
+                } else {
+                    format!("{} values", c.allowlist.len())
+                }
+            )),
+            items: c.allowlist.iter().map(|a| hcl_string(a)).collect(),
+        })
+        .collect()
 }
 
 fn render_target(
@@ -632,29 +683,7 @@ fn render_target(
             content,
         });
     }
-    let allowlists = target
-        .checks
-        .iter()
-        .zip(&used)
-        .filter(|(_, used)| **used)
-        .map(|(c, _)| AllowlistContext {
-            key: if is_identifier(&c.check_id) {
-                c.check_id.clone()
-            } else {
-                hcl_string(&c.check_id)
-            },
-            comment: comment_text(&format!(
-                "{}: {} allowed",
-                c.check_id,
-                if c.allowlist.len() == 1 {
-                    "1 value".to_owned()
-                } else {
-                    format!("{} values", c.allowlist.len())
-                }
-            )),
-            items: c.allowlist.iter().map(|a| hcl_string(a)).collect(),
-        })
-        .collect();
+    let allowlists = allowlist_contexts(target, &used);
     let checks = target
         .checks
         .iter()
@@ -703,7 +732,10 @@ mod tests {
     fn strings_are_inert() {
         assert_eq!(hcl_string("plain"), "\"plain\"");
         assert_eq!(hcl_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(hcl_string("${x} %{y} $${z} $ % {"), "\"$${x} %%{y} $$${z} $ % {\"");
+        assert_eq!(
+            hcl_string("${x} %{y} $${z} $ % {"),
+            "\"$${x} %%{y} $$${z} $ % {\""
+        );
         assert_eq!(hcl_string("l1\nl2\r\t"), "\"l1\\nl2\\r\\t\"");
         assert_eq!(hcl_string("\u{202e}rtl\u{1}"), "\"\\u202Ertl\\u0001\"");
         assert_eq!(hcl_string("é 財務"), "\"é 財務\"");
@@ -711,7 +743,10 @@ mod tests {
 
     #[test]
     fn comments_stay_on_one_line() {
-        assert_eq!(comment_text("a\nb\r\u{2028}c  "), "a\\u{a}b\\u{d}\\u{2028}c");
+        assert_eq!(
+            comment_text("a\nb\r\u{2028}c  "),
+            "a\\u{a}b\\u{d}\\u{2028}c"
+        );
     }
 
     #[test]
@@ -720,7 +755,10 @@ mod tests {
             ("My  Name--X", "my_name_x"),
             ("Test@#$%", "test"),
             ("财务", ""),
-            ("x\" } resource \"null_resource\" \"pwn\" { #", "x_resource_null_resource_pwn"),
+            (
+                "x\" } resource \"null_resource\" \"pwn\" { #",
+                "x_resource_null_resource_pwn",
+            ),
             ("__a__b__", "a_b"),
         ] {
             assert_eq!(sanitize(raw), want, "{raw:?}");

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use headroom_analyzer::Settings;
 use headroom_analyzer::model::{AccountStatus, CheckKind, CheckRun, Statement};
 use headroom_analyzer::placement::{
-    BlockStatus, CheckPlacement, Level, PassedOverReason, Plan, PlacementLevel, place,
+    BlockStatus, CheckPlacement, Level, PassedOverReason, PlacementLevel, Plan, place,
 };
 use headroom_analyzer::policies::{self, PolicyError};
 use headroom_schemas::inventory::NotCollectedReason;
@@ -41,7 +41,11 @@ fn covered(check: &CheckPlacement) -> Vec<String> {
 #[test]
 fn a_clean_organization_gets_one_root_attachment() {
     let org = sample();
-    let p = plan(&org, &Settings::default(), &[run(&org, "deny_a", CheckKind::Scp, &[])]);
+    let p = plan(
+        &org,
+        &Settings::default(),
+        &[run(&org, "deny_a", CheckKind::Scp, &[])],
+    );
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::Root);
     assert_eq!(targets(check), [(Level::Root, ROOT.to_owned())]);
@@ -58,7 +62,12 @@ fn root_level_accounts_and_a_mixed_ou_beside_clean_ones() {
     // root-level account `shared` is an account target (not an "OU" with the root's ID, the
     // original's crash), and dev2, the clean account of the mixed OU Dev, still gets covered.
     let org = sample();
-    let r = run(&org, "deny_a", CheckKind::Scp, &[("400000000001", violating("bad"))]);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[("400000000001", violating("bad"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::Ou);
@@ -73,15 +82,31 @@ fn root_level_accounts_and_a_mixed_ou_beside_clean_ones() {
     );
     assert_eq!(
         covered(check),
-        ["200000000001", "200000000002", "300000000001", "300000000002", "400000000002", "500000000001"]
+        [
+            "200000000001",
+            "200000000002",
+            "300000000001",
+            "300000000002",
+            "400000000002",
+            "500000000001"
+        ]
     );
     let dev2 = &check.recommendations[3];
     assert_eq!(dev2.blocking_accounts.len(), 1);
     assert_eq!(dev2.blocking_accounts[0].id.as_str(), "400000000001");
-    assert!(dev2.reasoning.contains("OU 'Workloads/Dev' has 1 blocking account beneath it"), "{}", dev2.reasoning);
+    assert!(
+        dev2.reasoning
+            .contains("OU 'Workloads/Dev' has 1 blocking account beneath it"),
+        "{}",
+        dev2.reasoning
+    );
     let prod = &check.recommendations[1];
     assert_eq!(prod.target.ou_path, ["Workloads", "Prod"]);
-    assert_eq!(prod.passed_over.len(), 2, "Root and Workloads were passed over");
+    assert_eq!(
+        prod.passed_over.len(),
+        2,
+        "Root and Workloads were passed over"
+    );
     assert_eq!(check.blocking_accounts.len(), 1);
     assert_eq!(check.blocking_accounts[0].status, BlockStatus::Violating);
 }
@@ -98,16 +123,29 @@ fn nested_five_deep() {
         .account("600000000004", "four", "ou-4")
         .account("600000000003", "three", "ou-3")
         .account("600000000002", "bad", "ou-2");
-    let r = run(&org, "deny_a", CheckKind::Rcp, &[("600000000002", violating("wildcard_principal"))]);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Rcp,
+        &[("600000000002", violating("wildcard_principal"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     // L1 and L2 hold the violator; L3 is the highest clean node.
     assert_eq!(targets(check), [(Level::Ou, "ou-3".to_owned())]);
     assert_eq!(check.recommendations[0].target.ou_path, ["L1", "L2", "L3"]);
-    assert_eq!(covered(check), ["600000000003", "600000000004", "600000000005"]);
+    assert_eq!(
+        covered(check),
+        ["600000000003", "600000000004", "600000000005"]
+    );
 
     // A violator at the bottom: every ancestor is blocked, siblings at each level are covered.
-    let r = run(&org, "deny_a", CheckKind::Scp, &[("600000000005", violating("x"))]);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[("600000000005", violating("x"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     assert_eq!(
         targets(&p.checks[0]),
@@ -124,7 +162,12 @@ fn a_target_already_holding_five_policies_pushes_down() {
     // Payments holds 5 SCPs; prod1 violates, so Prod is unclean and Payments would be the
     // target, but it is full: the policy goes to its only account.
     let org = sample().existing(CheckKind::Scp, "ou-pay", 5);
-    let r = run(&org, "deny_a", CheckKind::Scp, &[("300000000001", violating("x"))]);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[("300000000001", violating("x"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     assert!(targets(check).contains(&(Level::Account, "300000000002".to_owned())));
@@ -144,19 +187,34 @@ fn a_target_already_holding_five_policies_pushes_down() {
             max_policies: 5
         }
     );
-    assert!(pay1.reasoning.contains("already holds 5 SCPs"), "{}", pay1.reasoning);
+    assert!(
+        pay1.reasoning.contains("already holds 5 SCPs"),
+        "{}",
+        pay1.reasoning
+    );
     // RCP slots are separate.
-    let r = run(&org, "deny_b", CheckKind::Rcp, &[("300000000001", violating("x"))]);
+    let r = run(
+        &org,
+        "deny_b",
+        CheckKind::Rcp,
+        &[("300000000001", violating("x"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     assert!(targets(&p.checks[0]).contains(&(Level::Ou, "ou-pay".to_owned())));
 }
 
 #[test]
 fn a_full_account_is_reported_uncovered() {
-    let org = sample()
-        .existing(CheckKind::Scp, "ou-pay", 5)
-        .existing(CheckKind::Scp, "300000000002", 5);
-    let r = run(&org, "deny_a", CheckKind::Scp, &[("300000000001", violating("x"))]);
+    let org =
+        sample()
+            .existing(CheckKind::Scp, "ou-pay", 5)
+            .existing(CheckKind::Scp, "300000000002", 5);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[("300000000001", violating("x"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.uncovered_accounts.len(), 1);
@@ -167,7 +225,11 @@ fn a_full_account_is_reported_uncovered() {
 #[test]
 fn a_full_root_splits_into_its_children() {
     let org = sample().existing(CheckKind::Scp, ROOT, 5);
-    let p = plan(&org, &Settings::default(), &[run(&org, "deny_a", CheckKind::Scp, &[])]);
+    let p = plan(
+        &org,
+        &Settings::default(),
+        &[run(&org, "deny_a", CheckKind::Scp, &[])],
+    );
     assert_eq!(
         targets(&p.checks[0]),
         [
@@ -190,7 +252,10 @@ fn checks_share_slots_in_id_order() {
         .collect();
     let p = plan(&org, &Settings::default(), &runs);
     assert_eq!(
-        p.checks.iter().map(|c| c.check_id.as_str()).collect::<Vec<_>>(),
+        p.checks
+            .iter()
+            .map(|c| c.check_id.as_str())
+            .collect::<Vec<_>>(),
         ["deny_a", "deny_b", "deny_c"]
     );
     assert_eq!(p.targets.len(), 1);
@@ -220,7 +285,10 @@ fn rcp_allowlist_is_the_union_beneath_plus_configured_extras() {
         CheckKind::Rcp,
         &[
             ("200000000001", clean_with(&["121212121212"])),
-            ("200000000002", clean_with(&["343434343434", "121212121212"])),
+            (
+                "200000000002",
+                clean_with(&["343434343434", "121212121212"]),
+            ),
             ("300000000001", clean_with(&["565656565656"])),
             ("300000000002", clean_with(&["787878787878"])),
             ("400000000001", violating("wildcard_principal")),
@@ -229,23 +297,50 @@ fn rcp_allowlist_is_the_union_beneath_plus_configured_extras() {
     r.configured_allowlist.insert("999999999990".to_owned());
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
-    let sec = check.recommendations.iter().find(|r| r.target.id == "ou-sec").unwrap();
-    assert_eq!(sec.allowlist, ["121212121212", "343434343434", "999999999990"]);
-    let prod = check.recommendations.iter().find(|r| r.target.id == "ou-prod").unwrap();
-    assert_eq!(prod.allowlist, ["565656565656", "787878787878", "999999999990"]);
-    let shared = check.recommendations.iter().find(|r| r.target.id == "500000000001").unwrap();
+    let sec = check
+        .recommendations
+        .iter()
+        .find(|r| r.target.id == "ou-sec")
+        .unwrap();
+    assert_eq!(
+        sec.allowlist,
+        ["121212121212", "343434343434", "999999999990"]
+    );
+    let prod = check
+        .recommendations
+        .iter()
+        .find(|r| r.target.id == "ou-prod")
+        .unwrap();
+    assert_eq!(
+        prod.allowlist,
+        ["565656565656", "787878787878", "999999999990"]
+    );
+    let shared = check
+        .recommendations
+        .iter()
+        .find(|r| r.target.id == "500000000001")
+        .unwrap();
     assert_eq!(shared.allowlist, ["999999999990"]);
     // The statements of each target carry that target's allowlist.
     let target = p.targets.iter().find(|t| t.target.id == "ou-sec").unwrap();
     assert_eq!(target.checks[0].allowlist, sec.allowlist);
-    let principal_accounts = &target.checks[0].statements[0]["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalAccount"];
-    assert_eq!(principal_accounts, &json!(["121212121212", "343434343434", "999999999990"]));
+    let principal_accounts = &target.checks[0].statements[0]["Condition"]["StringNotEqualsIfExists"]
+        ["aws:PrincipalAccount"];
+    assert_eq!(
+        principal_accounts,
+        &json!(["121212121212", "343434343434", "999999999990"])
+    );
 }
 
 #[test]
 fn a_wildcard_account_blocks_its_ancestors_only() {
     let org = sample();
-    let r = run(&org, "deny_r", CheckKind::Rcp, &[("300000000002", violating("wildcard_principal"))]);
+    let r = run(
+        &org,
+        "deny_r",
+        CheckKind::Rcp,
+        &[("300000000002", violating("wildcard_principal"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     assert_eq!(
@@ -281,7 +376,11 @@ fn management_skipped_and_inactive_accounts_never_block() {
     assert_eq!(root.skipped_accounts.len(), 1);
     assert_eq!(root.skipped_accounts[0].id.as_str(), "200000000002");
     assert_eq!(root.inactive_accounts[0].id.as_str(), "400000000002");
-    assert!(root.reasoning.contains("skip_account_ids"), "{}", root.reasoning);
+    assert!(
+        root.reasoning.contains("skip_account_ids"),
+        "{}",
+        root.reasoning
+    );
     assert_eq!(check.accounts.covered, 5);
     assert_eq!(check.accounts.excluded, 3);
 }
@@ -289,7 +388,12 @@ fn management_skipped_and_inactive_accounts_never_block() {
 #[test]
 fn incomplete_and_missing_verdicts_block() {
     let org = sample();
-    let mut r = run(&org, "deny_a", CheckKind::Rcp, &[("200000000001", incomplete("eu-west-1 aoss: AccessDenied"))]);
+    let mut r = run(
+        &org,
+        "deny_a",
+        CheckKind::Rcp,
+        &[("200000000001", incomplete("eu-west-1 aoss: AccessDenied"))],
+    );
     r.verdicts.remove(&id("500000000001"));
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
@@ -307,29 +411,54 @@ fn incomplete_and_missing_verdicts_block() {
     );
     assert_eq!(
         targets(check),
-        [(Level::Ou, "ou-wl".to_owned()), (Level::Account, "200000000002".to_owned())]
+        [
+            (Level::Ou, "ou-wl".to_owned()),
+            (Level::Account, "200000000002".to_owned())
+        ]
     );
 }
 
 #[test]
 fn nothing_coverable_gives_none_with_reasons() {
     let org = Org::new().account("700000000001", "only", ROOT);
-    let r = run(&org, "deny_a", CheckKind::Scp, &[("700000000001", violating("imds_v1_allowed"))]);
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[("700000000001", violating("imds_v1_allowed"))],
+    );
     let p = plan(&org, &Settings::default(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::None);
     assert!(check.recommendations.is_empty());
     assert!(p.targets.is_empty());
-    assert!(check.reasoning.starts_with("No safe placement: every analyzed account blocks it"), "{}", check.reasoning);
+    assert!(
+        check
+            .reasoning
+            .starts_with("No safe placement: every analyzed account blocks it"),
+        "{}",
+        check.reasoning
+    );
 }
 
 #[test]
 fn a_statement_too_large_alone_is_an_error_naming_the_check() {
     let org = sample();
     let mut r = run(&org, "deny_iam_user_creation", CheckKind::Scp, &[]);
-    r.configured_allowlist = (0..400).map(|i| format!("arn:aws:iam::{i:012}:user/u")).collect();
-    let err = place(&org.org, &org.policies, &Settings::default(), &[r], &statements).unwrap_err();
-    assert!(matches!(err, PolicyError::StatementTooLarge { ref check_id, .. } if check_id == "deny_iam_user_creation"));
+    r.configured_allowlist = (0..400)
+        .map(|i| format!("arn:aws:iam::{i:012}:user/u"))
+        .collect();
+    let err = place(
+        &org.org,
+        &org.policies,
+        &Settings::default(),
+        &[r],
+        &statements,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, PolicyError::StatementTooLarge { ref check_id, .. } if check_id == "deny_iam_user_creation")
+    );
     assert!(err.to_string().contains("over the limit of 5120"), "{err}");
 }
 
@@ -344,7 +473,9 @@ fn a_large_allowlist_forces_packing_into_several_policies() {
     .into_iter()
     .map(|c| {
         let mut r = run(&org, c, CheckKind::Scp, &[]);
-        r.configured_allowlist = (0..60).map(|i| format!("arn:aws:iam::{i:012}:user/x")).collect();
+        r.configured_allowlist = (0..60)
+            .map(|i| format!("arn:aws:iam::{i:012}:user/x"))
+            .collect();
         r
     })
     .collect();
@@ -388,14 +519,21 @@ const MAX: usize = 3;
 
 /// A statement of fixed size per check, so packing is monotone: two fit in one document.
 fn uniform(run: &CheckRun, _allowlist: &BTreeSet<String>) -> Vec<Statement> {
-    let Value::Object(map) = json!({"Sid": sid(run.check_id), "Effect": "Deny", "Action": "x:y", "Resource": "*"}) else {
+    let Value::Object(map) =
+        json!({"Sid": sid(run.check_id), "Effect": "Deny", "Action": "x:y", "Resource": "*"})
+    else {
         unreachable!()
     };
     vec![map]
 }
 
 fn uniform_limit() -> usize {
-    let one = policies::statement_size(&uniform(&run(&Org::new(), "deny_p0", CheckKind::Scp, &[]), &BTreeSet::new())[0]);
+    let one = policies::statement_size(
+        &uniform(
+            &run(&Org::new(), "deny_p0", CheckKind::Scp, &[]),
+            &BTreeSet::new(),
+        )[0],
+    );
     policies::empty_document_size() + 2 * one + 1
 }
 
@@ -424,61 +562,88 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     ),
                     n_checks,
                 ),
-                proptest::collection::vec(prop_oneof![4 => Just(0usize), 1 => 1usize..=MAX], n_ous + 1 + n_accounts),
-                proptest::collection::vec(prop_oneof![4 => Just(0usize), 1 => 1usize..=MAX], n_ous + 1 + n_accounts),
+                proptest::collection::vec(
+                    prop_oneof![4 => Just(0usize), 1 => 1usize..=MAX],
+                    n_ous + 1 + n_accounts,
+                ),
+                proptest::collection::vec(
+                    prop_oneof![4 => Just(0usize), 1 => 1usize..=MAX],
+                    n_ous + 1 + n_accounts,
+                ),
             )
         })
-        .prop_map(|(ou_parents, account_parents, mgmt_parent, checks, scp_existing, rcp_existing)| {
-            let node = |i: usize| if i == 0 { ROOT.to_owned() } else { format!("ou-{i}") };
-            let mut org = Org::new();
-            for (i, p) in ou_parents.iter().enumerate() {
-                // OU i+1 hangs under the root or an earlier OU: no cycles.
-                let parent = if *p == 0 || *p > i { 0 } else { *p };
-                org = org.ou(&node(i + 1), &format!("OU {}", i + 1), &node(parent));
-            }
-            org.org.accounts.get_mut(MANAGEMENT).unwrap().parent_id = node(mgmt_parent);
-            let ids: Vec<String> = (0..account_parents.len()).map(|i| format!("8{:011}", i + 1)).collect();
-            for (i, p) in account_parents.iter().enumerate() {
-                org = org.account(&ids[i], &format!("acct{i}"), &node(*p));
-            }
-            let mut nodes: Vec<String> = (0..=ou_parents.len()).map(node).collect();
-            nodes.extend(ids.iter().cloned());
-            for (i, n) in nodes.iter().enumerate() {
-                org = org.existing(CheckKind::Scp, n, scp_existing[i]);
-                org = org.existing(CheckKind::Rcp, n, rcp_existing[i]);
-            }
-            let pool = ["111111111111", "222222222222", "333333333333"];
-            let pick = |bits: u8| -> Vec<&str> { (0..3).filter(|b| bits & (1 << b) != 0).map(|b| pool[b]).collect() };
-            let check_ids = ["deny_p0", "deny_p1", "deny_p2", "deny_p3"];
-            let runs = checks
-                .iter()
-                .enumerate()
-                .map(|(c, (rcp, statuses, extra))| {
-                    let kind = if *rcp { CheckKind::Rcp } else { CheckKind::Scp };
-                    let overrides: Vec<(&str, _)> = statuses
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (s, bits))| {
-                            let v = match s {
-                                0 => clean_with(&pick(*bits)),
-                                1 => violating("x"),
-                                2 => incomplete("gap"),
-                                3 => excluded(NotCollectedReason::Skipped),
-                                4 => excluded(NotCollectedReason::Inactive),
-                                _ => verdict(AccountStatus::Excluded { reason: NotCollectedReason::Skipped }, &pick(*bits)),
-                            };
-                            (ids[i].as_str(), v)
-                        })
-                        .collect();
-                    let mut r = run(&org, check_ids[c], kind, &overrides);
-                    if let Some(bits) = extra {
-                        r.configured_allowlist = pick(*bits).into_iter().map(str::to_owned).collect();
+        .prop_map(
+            |(ou_parents, account_parents, mgmt_parent, checks, scp_existing, rcp_existing)| {
+                let node = |i: usize| {
+                    if i == 0 {
+                        ROOT.to_owned()
+                    } else {
+                        format!("ou-{i}")
                     }
-                    r
-                })
-                .collect();
-            Case { org, runs }
-        })
+                };
+                let mut org = Org::new();
+                for (i, p) in ou_parents.iter().enumerate() {
+                    // OU i+1 hangs under the root or an earlier OU: no cycles.
+                    let parent = if *p == 0 || *p > i { 0 } else { *p };
+                    org = org.ou(&node(i + 1), &format!("OU {}", i + 1), &node(parent));
+                }
+                org.org.accounts.get_mut(MANAGEMENT).unwrap().parent_id = node(mgmt_parent);
+                let ids: Vec<String> = (0..account_parents.len())
+                    .map(|i| format!("8{:011}", i + 1))
+                    .collect();
+                for (i, p) in account_parents.iter().enumerate() {
+                    org = org.account(&ids[i], &format!("acct{i}"), &node(*p));
+                }
+                let mut nodes: Vec<String> = (0..=ou_parents.len()).map(node).collect();
+                nodes.extend(ids.iter().cloned());
+                for (i, n) in nodes.iter().enumerate() {
+                    org = org.existing(CheckKind::Scp, n, scp_existing[i]);
+                    org = org.existing(CheckKind::Rcp, n, rcp_existing[i]);
+                }
+                let pool = ["111111111111", "222222222222", "333333333333"];
+                let pick = |bits: u8| -> Vec<&str> {
+                    (0..3)
+                        .filter(|b| bits & (1 << b) != 0)
+                        .map(|b| pool[b])
+                        .collect()
+                };
+                let check_ids = ["deny_p0", "deny_p1", "deny_p2", "deny_p3"];
+                let runs = checks
+                    .iter()
+                    .enumerate()
+                    .map(|(c, (rcp, statuses, extra))| {
+                        let kind = if *rcp { CheckKind::Rcp } else { CheckKind::Scp };
+                        let overrides: Vec<(&str, _)> = statuses
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (s, bits))| {
+                                let v = match s {
+                                    0 => clean_with(&pick(*bits)),
+                                    1 => violating("x"),
+                                    2 => incomplete("gap"),
+                                    3 => excluded(NotCollectedReason::Skipped),
+                                    4 => excluded(NotCollectedReason::Inactive),
+                                    _ => verdict(
+                                        AccountStatus::Excluded {
+                                            reason: NotCollectedReason::Skipped,
+                                        },
+                                        &pick(*bits),
+                                    ),
+                                };
+                                (ids[i].as_str(), v)
+                            })
+                            .collect();
+                        let mut r = run(&org, check_ids[c], kind, &overrides);
+                        if let Some(bits) = extra {
+                            r.configured_allowlist =
+                                pick(*bits).into_iter().map(str::to_owned).collect();
+                        }
+                        r
+                    })
+                    .collect();
+                Case { org, runs }
+            },
+        )
 }
 
 fn ancestors_or_self(org: &Org, node: &str) -> Vec<String> {
@@ -502,18 +667,25 @@ fn parent_of(org: &Org, node: &str) -> Option<String> {
     if let Some(a) = org.org.accounts.get(node) {
         return Some(a.parent_id.clone());
     }
-    org.org.organizational_units.get(node).map(|ou| ou.parent_id.clone())
+    org.org
+        .organizational_units
+        .get(node)
+        .map(|ou| ou.parent_id.clone())
 }
 
 fn blocks(run: &CheckRun, account: &str) -> bool {
-    run.verdicts.get(account).is_none_or(headroom_analyzer::model::AccountVerdict::blocks)
+    run.verdicts
+        .get(account)
+        .is_none_or(headroom_analyzer::model::AccountVerdict::blocks)
 }
 
 fn beneath(org: &Org, node: &str) -> Vec<String> {
     org.org
         .accounts
         .keys()
-        .filter(|a| a.as_str() != MANAGEMENT && ancestors_or_self(org, a.as_str()).iter().any(|n| n == node))
+        .filter(|a| {
+            a.as_str() != MANAGEMENT && ancestors_or_self(org, a.as_str()).iter().any(|n| n == node)
+        })
         .map(ToString::to_string)
         .collect()
 }

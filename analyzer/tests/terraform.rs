@@ -132,7 +132,7 @@ fn locals(files: &[(CheckKind, String, String)], kind: CheckKind) -> hcl::Map<St
 /// What Terraform's jsonencode writes, computed independently of the analyzer: serde_json's
 /// compact output with Go's HTML-safe escapes applied.
 fn independent_jsonencode(value: &serde_json::Value) -> String {
-    serde_json::to_string(value)
+    serde_json::to_string(&headroom_schemas::canonical::Canonical(value))
         .unwrap()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -396,7 +396,10 @@ fn hostile_names_cannot_inject_hcl() {
     ] {
         assert!(names.contains(expected), "{expected} not in {names:?}");
     }
-    assert!(!names.contains("same_ou_scps.tf") && !names.contains("root_scps.tf"), "{names:?}");
+    assert!(
+        !names.contains("same_ou_scps.tf") && !names.contains("root_scps.tf"),
+        "{names:?}"
+    );
     assert_eq!(
         files.len(),
         names.len() + files.iter().filter(|f| f.1 == ORG_INFO_FILE).count() - 1
@@ -436,7 +439,9 @@ fn hostile_names_cannot_inject_hcl() {
         "{descriptions:#?}"
     );
     assert!(
-        descriptions.iter().any(|d| d.contains("account '\r\n}\nlocals { pwn = 1 }' (200000000003)")),
+        descriptions
+            .iter()
+            .any(|d| d.contains("account '\r\n}\nlocals { pwn = 1 }' (200000000003)")),
         "{descriptions:#?}"
     );
 }
@@ -478,8 +483,15 @@ proptest! {
 #[ignore = "writes the rendered files to $HEADROOM_DUMP for eyeballing"]
 fn dump() {
     let dir = std::path::PathBuf::from(std::env::var("HEADROOM_DUMP").unwrap());
-    for (name, org, runs) in [("rich", sample().existing(CheckKind::Scp, "ou-pay", 5), 0), ("hostile", hostile_org(), 1)] {
-        let runs = if runs == 1 { hostile_runs(&org) } else { rich(&org) };
+    for (name, org, runs) in [
+        ("rich", sample().existing(CheckKind::Scp, "ou-pay", 5), 0),
+        ("hostile", hostile_org(), 1),
+    ] {
+        let runs = if runs == 1 {
+            hostile_runs(&org)
+        } else {
+            rich(&org)
+        };
         for (kind, file, text) in render_all(&plan_of(&org, &runs)) {
             let sub = dir.join(name).join(kind.dir());
             std::fs::create_dir_all(&sub).unwrap();

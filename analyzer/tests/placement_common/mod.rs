@@ -5,11 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use headroom_analyzer::model::{AccountStatus, AccountVerdict, CheckKind, CheckRun, Counts, Statement};
-use headroom_schemas::inventory::NotCollectedReason;
-use headroom_schemas::org::{Account, AccountState, OrganizationalUnit, Organization, Root};
-use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
+use headroom_analyzer::model::{
+    AccountStatus, AccountVerdict, CheckKind, CheckRun, Counts, Statement,
+};
 use headroom_schemas::AccountId;
+use headroom_schemas::inventory::NotCollectedReason;
+use headroom_schemas::org::{Account, AccountState, Organization, OrganizationalUnit, Root};
+use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
 use serde_json::{Value, json};
 
 pub const ROOT: &str = "r-root";
@@ -42,7 +44,8 @@ impl Org {
             organizational_units: BTreeMap::new(),
             accounts: BTreeMap::new(),
         };
-        org.accounts.insert(id(MANAGEMENT), account(MANAGEMENT, "management", ROOT));
+        org.accounts
+            .insert(id(MANAGEMENT), account(MANAGEMENT, "management", ROOT));
         Self {
             org,
             policies: Policies::default(),

@@ -1,0 +1,267 @@
+//! The whole pipeline on the demo and hostile fixtures: insta snapshots of every Terraform file,
+//! `summary.json` and the stdout summary; the summary's schema is fresh; output is
+//! byte-identical at any thread count; exclude mode redacts; stale files are removed.
+#![expect(clippy::unwrap_used, reason = "test code")]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use headroom_analyzer::output::{Area, Outputs};
+use headroom_analyzer::{DEMO_CONFIG, DEMO_SNAPSHOT, Settings, analyze, render, summary};
+use headroom_schemas::Snapshot;
+use headroom_schemas::config::Config;
+
+fn demo_settings() -> Settings {
+    Settings::from_config(&Config::from_yaml(DEMO_CONFIG, Path::new("demo.yaml")).unwrap())
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/snapshots")
+        .join(name)
+}
+
+fn load(name: &str) -> Snapshot {
+    headroom_schemas::read_file(&fixture(name)).unwrap()
+}
+
+fn run_in_pool(snapshot: &Snapshot, settings: &Settings, threads: usize) -> Outputs {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| analyze(snapshot, settings))
+        .unwrap()
+}
+
+fn text(outputs: &Outputs, area: Area, path: &str) -> String {
+    let file = headroom_analyzer::OutputFile::new(area, path);
+    String::from_utf8(outputs.files[&file].clone()).unwrap()
+}
+
+/// Snapshots the placement outputs of one fixture: stdout, summary.json, every `.tf`.
+fn snapshot_outputs(prefix: &str, outputs: &Outputs) {
+    insta::assert_snapshot!(format!("{prefix}_stdout"), outputs.stdout);
+    insta::assert_snapshot!(
+        format!("{prefix}_summary.json"),
+        text(outputs, Area::Out, summary::SUMMARY_FILE)
+    );
+    let mut seen = 0;
+    for (file, contents) in &outputs.files {
+        let dir = match file.area {
+            Area::Scps => "scps",
+            Area::Rcps => "rcps",
+            Area::Out | Area::Results => continue,
+        };
+        seen += 1;
+        insta::assert_snapshot!(
+            format!("{prefix}_{dir}_{}", file.path),
+            String::from_utf8(contents.clone()).unwrap()
+        );
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn demo_placement_outputs() {
+    let outputs = run_in_pool(
+        &headroom_schemas::read(DEMO_SNAPSHOT).unwrap(),
+        &demo_settings(),
+        2,
+    );
+    snapshot_outputs("demo", &outputs);
+}
+
+#[test]
+fn hostile_placement_outputs() {
+    let outputs = run_in_pool(&load("hostile.json"), &demo_settings(), 2);
+    snapshot_outputs("hostile", &outputs);
+    // Terraform file names stay plain, and names only appear escaped.
+    for file in outputs
+        .files
+        .keys()
+        .filter(|f| matches!(f.area, Area::Scps | Area::Rcps))
+    {
+        assert!(
+            file.path
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'),
+            "{}",
+            file.path
+        );
+        let text = text(&outputs, file.area, &file.path);
+        let body: hcl::Body = hcl::parse(&text).unwrap();
+        for block in body.blocks() {
+            assert!(
+                matches!(block.identifier(), "locals" | "data" | "check" | "resource"),
+                "{}: {block:?}",
+                file.path
+            );
+            if block.identifier() == "resource" {
+                let kind = block.labels()[0].as_str();
+                assert!(
+                    kind == "aws_organizations_policy"
+                        || kind == "aws_organizations_policy_attachment",
+                    "{}: {kind}",
+                    file.path
+                );
+            }
+        }
+    }
+    // The stdout summary cannot be forged by a name either.
+    assert!(
+        !outputs.stdout.contains("\nlocals { pwn"),
+        "{}",
+        outputs.stdout
+    );
+}
+
+#[test]
+fn demo_writes_terraform_for_every_check_with_a_safe_placement() {
+    let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
+    let outputs = run_in_pool(&snapshot, &demo_settings(), 2);
+    let summary: serde_json::Value =
+        serde_json::from_str(&text(&outputs, Area::Out, summary::SUMMARY_FILE)).unwrap();
+    let checks = summary["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 16, "every check has a placement entry");
+    let mut ou_files = BTreeSet::new();
+    for check in checks {
+        for rec in check["recommendations"].as_array().unwrap() {
+            let dir = if check["kind"] == "scp" {
+                Area::Scps
+            } else {
+                Area::Rcps
+            };
+            let file = rec["terraform_file"].as_str().unwrap();
+            let tf = text(&outputs, dir, file);
+            assert!(!rec["policies"].as_array().unwrap().is_empty());
+            for name in rec["policies"].as_array().unwrap() {
+                assert!(
+                    tf.contains(&format!("name        = \"{}\"", name.as_str().unwrap())),
+                    "{file}"
+                );
+            }
+            if rec["level"] == "ou" {
+                ou_files.insert(file.to_owned());
+            }
+        }
+    }
+    // Nested OUs get their own files, and account-level files really enable policies.
+    assert!(
+        ou_files.contains("workloads_production_ou_scps.tf"),
+        "{ou_files:?}"
+    );
+    let account_tf = text(&outputs, Area::Scps, "payments_prod_scps.tf");
+    assert!(account_tf.contains("resource \"aws_organizations_policy_attachment\""));
+    assert!(account_tf.contains("\"Deny\""));
+    // Every policy fits, and the sizes add up.
+    for target in summary["targets"].as_array().unwrap() {
+        let existing = target["existing_policies"].as_u64().unwrap();
+        let new = target["policies"].as_array().unwrap().len() as u64;
+        assert!(
+            existing + new <= target["max_policies"].as_u64().unwrap(),
+            "{target}"
+        );
+        for policy in target["policies"].as_array().unwrap() {
+            assert!(policy["size"].as_u64().unwrap() <= policy["max_size"].as_u64().unwrap());
+        }
+    }
+    // The Payments OU already holds 5 SCPs: nothing new is attached to it.
+    assert!(
+        !summary["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "scp" && t["target"]["id"] == "ou-aaaa-44444444")
+    );
+}
+
+#[test]
+fn output_is_identical_at_any_thread_count() {
+    for name in ["demo.json", "hostile.json"] {
+        let snapshot = load(name);
+        let one = run_in_pool(&snapshot, &demo_settings(), 1);
+        let four = run_in_pool(&snapshot, &demo_settings(), 4);
+        assert_eq!(one, four, "{name}");
+    }
+}
+
+#[test]
+fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
+    let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
+    let mut settings = demo_settings();
+    settings.exclude_account_ids = true;
+    let outputs = run_in_pool(&snapshot, &settings, 2);
+    let members: Vec<String> = snapshot
+        .organization
+        .accounts
+        .keys()
+        .map(ToString::to_string)
+        .collect();
+    let summary = text(&outputs, Area::Out, summary::SUMMARY_FILE);
+    for id in &members {
+        assert!(!summary.contains(id.as_str()), "summary.json leaks {id}");
+        assert!(!outputs.stdout.contains(id.as_str()), "stdout leaks {id}");
+    }
+    assert!(summary.contains("REDACTED"));
+    // Third parties stay reviewable; Terraform keeps the real targets it must attach to.
+    assert!(summary.contains("121212121212"));
+    let org_info = text(&outputs, Area::Scps, render::ORG_INFO_FILE);
+    assert!(org_info.contains("\"101010101010\""), "{org_info}");
+}
+
+#[test]
+fn summary_schema_is_fresh() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../documentation/summary.schema.json");
+    let generated = summary::json_schema();
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "documentation/summary.schema.json is stale; regenerate it with\n  UPDATE_GENERATED=1 cargo test -p headroom-analyzer --test summary summary_schema_is_fresh"
+    );
+}
+
+#[test]
+fn stale_generated_files_are_removed_and_others_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let scps = out.join("scps");
+    std::fs::create_dir_all(&scps).unwrap();
+    let header = render::GENERATED_HEADER;
+    std::fs::write(scps.join("old_ou_scps.tf"), format!("{header}\n# stale\n")).unwrap();
+    std::fs::write(scps.join("main.tf"), "terraform {}\n").unwrap();
+    std::fs::write(scps.join("notes.txt"), format!("{header}\n")).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        !scps.join("old_ou_scps.tf").exists(),
+        "stale generated file kept"
+    );
+    assert!(scps.join("main.tf").exists() && scps.join("notes.txt").exists());
+    assert!(scps.join("grab_org_info.tf").exists());
+    assert!(out.join("summary.json").exists());
+
+    // The same directory for SCPs and RCPs would mix two configurations: refused.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--scps-dir",
+            scps.to_str().unwrap(),
+            "--rcps-dir",
+            scps.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("scps_dir and rcps_dir"));
+}
