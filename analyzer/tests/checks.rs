@@ -909,7 +909,13 @@ fn statements_are_named_bounded_and_never_empty() {
             all.insert(format!("{id} allowlist={}", allowlist.len()), statements);
         }
     }
-    insta::assert_json_snapshot!("statements", all);
+    // Statements are `serde_json` maps: snapshot their canonical (sorted-key) form, which is
+    // the same whether or not feature unification turned on `preserve_order`.
+    let canonical: serde_json::Value = serde_json::from_str(
+        &headroom_schemas::canonical::to_string(&serde_json::to_value(&all).unwrap()),
+    )
+    .unwrap();
+    insta::assert_json_snapshot!("statements", canonical);
     // An empty IAM-user allowlist denies every CreateUser; a non-empty one uses NotResource.
     let users = |a: &BTreeSet<String>| {
         checks::statements("deny_iam_user_creation", &snapshot, &settings, a).unwrap()

@@ -201,7 +201,12 @@ pub fn schema_properties(schema: &schemars::Schema) -> Vec<(String, serde_json::
     schema
         .get("properties")
         .and_then(|p| p.as_object())
-        .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|p| {
+            // Sorted: map order depends on `serde_json`'s `preserve_order` feature.
+            let mut props: Vec<_> = p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            props.sort_by(|a, b| a.0.cmp(&b.0));
+            props
+        })
         .unwrap_or_default()
 }
 

@@ -727,9 +727,10 @@ pub fn checks_markdown() -> String {
                 out,
                 "| `{key}` | {ty} | {default} | {desc} |",
                 ty = common::schema_type(&prop),
-                default = prop
-                    .get("default")
-                    .map_or_else(|| "none".to_owned(), |d| format!("`{d}`")),
+                default = prop.get("default").map_or_else(
+                    || "none".to_owned(),
+                    |d| format!("`{}`", headroom_schemas::canonical::to_string(d)),
+                ),
                 desc = prop
                     .get("description")
                     .and_then(|d| d.as_str())
@@ -750,7 +751,8 @@ pub fn checks_markdown() -> String {
 pub fn report_schemas() -> Vec<(&'static str, String)> {
     ALL.iter()
         .map(|c| {
-            let mut text = serde_json::to_string_pretty(&c.report_schema()).unwrap_or_default();
+            let schema = c.report_schema();
+            let mut text = headroom_schemas::canonical::to_string_pretty(schema.as_value());
             text.push('\n');
             (c.meta().id, text)
         })
