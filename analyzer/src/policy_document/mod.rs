@@ -58,7 +58,7 @@ pub struct PolicyStatement {
     pub principal: Option<PrincipalSpec>,
     /// `Action` or `NotAction`.
     pub actions: ActionSpec,
-    /// Every condition entry, in document order.
+    /// Every condition entry, sorted by operator and then key.
     pub conditions: Vec<Condition>,
 }
 
@@ -157,6 +157,16 @@ pub fn parse_value(value: &Value) -> Result<PolicyDocument, ParseError> {
     Ok(PolicyDocument { statements })
 }
 
+/// A JSON object's entries in key order. `serde_json::Map` iterates in document order when
+/// feature unification turns on its `preserve_order` feature (the collector's test
+/// dependencies do in workspace builds), so iterate through this to keep findings, details and
+/// the first error reported identical in every build.
+fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -244,7 +254,7 @@ fn parse_principals(value: &Value) -> Result<Vec<Principal>, ParseError> {
         }
         Value::Object(map) => {
             let mut out = Vec::new();
-            for (key, values) in map {
+            for (key, values) in sorted(map) {
                 let values = string_list(values, &format!("Principal.{key}"))?;
                 for v in values {
                     out.push(match key.as_str() {
@@ -323,14 +333,14 @@ fn parse_conditions(value: &Value) -> Result<Vec<Condition>, ParseError> {
         ));
     };
     let mut out = Vec::new();
-    for (operator, keys) in ops {
+    for (operator, keys) in sorted(ops) {
         let Value::Object(keys) = keys else {
             return err(format!(
                 "condition `{operator}` must map keys to values, found {}",
                 kind(keys)
             ));
         };
-        for (key, values) in keys {
+        for (key, values) in sorted(keys) {
             let values = match values {
                 Value::Array(items) => items
                     .iter()
