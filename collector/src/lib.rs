@@ -1,24 +1,25 @@
 //! `collect`: walks an AWS Organization with read-only roles and writes one snapshot.
 //!
-//! Not implemented yet: the command exits 1 with a message saying so.
+//! The binary is a thin `main.rs` over [`cli::run`]. The parts, in the order data flows:
+//! [`credentials`] (the role chain and the [`credentials::ClientFactory`] seam tests replace),
+//! [`org`] (the organization and its SCPs/RCPs), [`services`] (one module per AWS service,
+//! SDK types converted to `headroom-schemas` types), [`engine`] (bounded fan-out over
+//! accounts x regions x services), [`progress`] and [`actions`] (every IAM action `collect`
+//! calls, the source of the least-privilege policies in `test_environment/`).
 
-use std::path::PathBuf;
+#![allow(
+    clippy::redundant_closure_for_method_calls,
+    reason = "SDK accessors read better as closures than as fully qualified output-type paths"
+)]
 
-use clap::Parser;
+pub mod actions;
+pub mod cli;
+pub mod credentials;
+pub mod engine;
+pub mod error;
+pub mod exit;
+pub mod org;
+pub mod progress;
+pub mod services;
 
-/// Command-line arguments of `collect`.
-#[derive(Debug, Parser)]
-#[command(name = "collect", version, about = "Snapshot an AWS Organization for Headroom")]
-pub struct Args {
-    /// The YAML configuration shared with `analyze`.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Where to write the snapshot.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-/// Runs `collect`.
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("`collect` is not implemented yet; analyze a snapshot with `analyze SNAPSHOT`")
-}
+pub use cli::{Args, run};
