@@ -1,0 +1,114 @@
+//! The least-privilege policies in `test_environment/` grant exactly the actions `collect`
+//! calls (`headroom_collector::actions`), in both directions.
+#![expect(clippy::unwrap_used, reason = "test code")]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use headroom_collector::actions;
+
+fn granted(file: &str) -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test_environment/policies")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out = BTreeSet::new();
+    for statement in doc["Statement"].as_array().unwrap() {
+        assert_eq!(
+            statement["Effect"], "Allow",
+            "{file}: only Allow statements"
+        );
+        assert_eq!(
+            statement["Resource"], "*",
+            "{file}: read actions on every resource"
+        );
+        for action in statement["Action"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            assert!(
+                !action.contains('*'),
+                "{file}: no wildcard actions, found `{action}`"
+            );
+            assert!(
+                out.insert(action.to_owned()),
+                "{file}: `{action}` listed twice"
+            );
+        }
+    }
+    out
+}
+
+fn declared(list: &[&str]) -> BTreeSet<String> {
+    let set: BTreeSet<String> = list.iter().map(|a| (*a).to_owned()).collect();
+    assert_eq!(set.len(), list.len(), "an action is declared twice");
+    let mut sorted = list.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(sorted, list, "the action list is kept sorted");
+    set
+}
+
+#[test]
+fn org_reader_policy_is_exactly_what_collect_calls() {
+    assert_eq!(granted("org_reader.json"), declared(actions::ORG_READER));
+}
+
+#[test]
+fn account_reader_policy_is_exactly_what_collect_calls() {
+    assert_eq!(
+        granted("account_reader.json"),
+        declared(actions::ACCOUNT_READER)
+    );
+}
+
+#[test]
+fn the_role_modules_use_the_policy_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_environment/modules");
+    for (module, policy) in [
+        ("org_reader_role", "policies/org_reader.json"),
+        ("headroom_role", "policies/account_reader.json"),
+    ] {
+        let tf = std::fs::read_to_string(root.join(module).join("main.tf")).unwrap();
+        assert!(tf.contains(policy), "{module} must attach {policy}");
+        assert_eq!(
+            tf.matches("resource \"aws_iam_role_policy\"").count(),
+            1,
+            "{module}: one inline policy"
+        );
+        assert!(
+            !tf.contains("managed_policy_arns") && !tf.contains("aws_iam_role_policy_attachment"),
+            "{module}: no managed policies beyond the file"
+        );
+    }
+}
+
+/// Every action constant in `actions.rs` is named by some call site, so a removed call
+/// cannot leave a permission behind.
+#[test]
+fn every_declared_action_is_used_by_a_call_site() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut code = String::new();
+    for dir in [src.clone(), src.join("services")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("actions.rs") {
+                code.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let actions_rs = std::fs::read_to_string(src.join("actions.rs")).unwrap();
+    for line in actions_rs.lines() {
+        let Some(rest) = line.strip_prefix("pub const ") else {
+            continue;
+        };
+        let Some((name, ty)) = rest.split_once(':') else {
+            continue;
+        };
+        if !ty.trim_start().starts_with("&str") {
+            continue;
+        }
+        assert!(
+            code.contains(&format!("actions::{name}")),
+            "`actions::{name}` is declared but no call site uses it"
+        );
+    }
+}
