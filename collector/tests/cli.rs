@@ -1,0 +1,85 @@
+//! The `collect` binary's usage and input errors: one `error:` line, exit code 2, no AWS.
+#![expect(clippy::expect_used, reason = "test code")]
+
+use std::process::Command;
+
+fn collect(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_collect"))
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run collect");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_lists_every_flag_and_the_exit_codes() {
+    let (code, stdout, _) = collect(&["--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--config",
+        "--output",
+        "--profile",
+        "--region",
+        "--management-account-id",
+        "--security-analysis-account-id",
+        "--regions",
+        "--concurrency",
+        "--allow-partial",
+        "--quiet",
+        "Exit codes:",
+    ] {
+        assert!(stdout.contains(flag), "--help lacks {flag}:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_missing_management_account_is_a_usage_error() {
+    let (code, stdout, stderr) = collect(&[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: no management account: set `management_account_id`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_config_is_a_usage_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headroom.yaml");
+    std::fs::write(
+        &path,
+        "management_account_id: '111111111111'\nregion: us-east-1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = collect(&["--config", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown field `region`"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let (code, _, stderr) = collect(&["--management-account-id", "12345"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`12345` is not a 12-digit AWS account ID"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = collect(&[
+        "--management-account-id",
+        "111111111111",
+        "--regions",
+        "US EAST",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with("error: regions:"), "{stderr}");
+    let (code, _, _) = collect(&["--concurrency", "0"]);
+    assert_eq!(code, 2);
+}
