@@ -1,0 +1,1263 @@
+//! End to end against moto server: seed an organization through the AWS SDK, run the
+//! `collect` binary against it, and check the snapshot.
+//!
+//! The test starts moto itself: `moto[server]==5.2.5` is installed with pip into a venv
+//! under the target directory on first use (python3 with venv and pip is the only
+//! prerequisite), started on a free 127.0.0.1 port through `test_environment/moto/
+//! headroom_moto.py`, and stopped when the test ends.
+//!
+//! What moto 5.2.5 cannot model, and where it is covered instead:
+//! - Lambda `ListFunctionUrlConfigs` (404) and OpenSearch Serverless access policies (500) are
+//!   registered by the wrapper `headroom_moto.py`, which implements them as the API reference
+//!   describes.
+//! - moto never denies and never throttles: access denied, throttling, retries running out,
+//!   empty pages with tokens and unknown account states are covered by `tests/mocks.rs`.
+//! - moto returns trust policies as raw JSON where AWS URL-encodes them; decoding is covered
+//!   by `tests/mocks.rs` (and is the identity on moto's raw JSON).
+//! - moto's `DescribeRegions` returns regions of every partition, so this test configures
+//!   `regions`; region discovery is covered by the mocks.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::print_stderr,
+    reason = "test code: seeding is long, failures panic, the wall time is printed"
+)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use headroom_schemas::inventory::ec2::ImageLookup;
+use headroom_schemas::inventory::{AccountInventory, NotCollectedReason, RegionalInventory};
+use headroom_schemas::org::AccountState;
+use headroom_schemas::policies::TargetType;
+use headroom_schemas::{AccountId, Snapshot};
+
+const MOTO: &str = "moto[server]==5.2.5";
+const MANAGEMENT: &str = "123456789012";
+const THIRD_PARTY: &str = "999999999999";
+const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+const SECRET_VALUE: &str = "this-value-must-never-be-collected";
+
+// ---------------------------------------------------------------------------------------
+// moto server
+// ---------------------------------------------------------------------------------------
+
+/// The venv's python, installing moto on first use.
+fn moto_python() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _guard = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-5.2.5");
+    let python = dir.join("bin").join("python");
+    let marker = dir.join(".headroom-installed");
+    if marker.exists() && python.exists() {
+        return python;
+    }
+    let venv = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&dir)
+        .status();
+    match venv {
+        Err(e) => panic!(
+            "the end-to-end tests need python3 (with venv and pip) to install {MOTO}: cannot run `python3`: {e}"
+        ),
+        Ok(s) if !s.success() => panic!(
+            "`python3 -m venv {}` failed: install python3's venv module (Debian: apt-get install python3-venv)",
+            dir.display()
+        ),
+        Ok(_) => {}
+    }
+    let pip = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            MOTO,
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        pip.success(),
+        "`{} -m pip install '{MOTO}'` failed (it needs the PyPI registry)",
+        python.display()
+    );
+    fs::write(&marker, MOTO).unwrap();
+    python
+}
+
+/// A moto server on a free port, stopped on drop.
+struct Moto {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Moto {
+    fn start() -> Self {
+        let python = moto_python();
+        let wrapper =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_environment/moto/headroom_moto.py");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
+        let out = fs::File::create(&log).unwrap();
+        let child = Command::new(python)
+            .arg(wrapper)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = moto.child.try_wait().unwrap() {
+                panic!(
+                    "moto exited with {status}: {}",
+                    fs::read_to_string(&moto.log).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto did not listen within 60s; see {}",
+                moto.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeding through the AWS SDK
+// ---------------------------------------------------------------------------------------
+
+async fn sdk_config(url: &str, credentials: Credentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(Region::new(region.to_owned()))
+        .build()
+}
+
+/// What the seeded organization looks like, for the assertions.
+#[derive(Debug, Default)]
+struct Seeded {
+    org_id: String,
+    root_id: String,
+    ous: BTreeMap<&'static str, String>,
+    accounts: BTreeMap<&'static str, String>,
+    scp_id: String,
+    rcp_id: String,
+    /// Per account and region: the image IDs the instances were launched from.
+    images: BTreeMap<(String, &'static str), Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// A violation for every check, in both regions.
+    Violating,
+    /// Compliant for every check, in both regions.
+    Compliant,
+    /// Tagged out of the checks that have exemptions.
+    Exempt,
+    /// Nothing but the Headroom role.
+    Empty,
+}
+
+fn policy(statements: &serde_json::Value) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+fn trust(principal: &str) -> String {
+    policy(&serde_json::json!([{
+        "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"
+    }]))
+}
+
+async fn seed(url: &str) -> Seeded {
+    use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType};
+    let mgmt = sdk_config(
+        url,
+        Credentials::new("testing", "testing", None, None, "test"),
+    )
+    .await;
+    let org = aws_sdk_organizations::Client::new(&mgmt);
+    let mut seeded = Seeded::default();
+    let created = org
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    seeded.org_id = created.organization().unwrap().id().unwrap().to_owned();
+    let roots = org.list_roots().send().await.unwrap();
+    let root = roots.roots()[0].id().unwrap().to_owned();
+    seeded.root_id.clone_from(&root);
+    for t in [
+        PolicyType::ServiceControlPolicy,
+        PolicyType::ResourceControlPolicy,
+    ] {
+        org.enable_policy_type()
+            .root_id(&root)
+            .policy_type(t)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut ou = async |name: &'static str, parent: &str| {
+        let out = org
+            .create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        let id = out.organizational_unit().unwrap().id().unwrap().to_owned();
+        seeded.ous.insert(name, id.clone());
+        id
+    };
+    let workloads = ou("Workloads", &root).await;
+    let prod = ou("Prod", &workloads).await;
+    let critical = ou("Critical", &prod).await;
+    let security_ou = ou("Security", &root).await;
+
+    let mut accounts = BTreeMap::new();
+    for (name, parent) in [
+        ("security-tooling", Some(&security_ou)),
+        ("prod-app", Some(&prod)),
+        ("critical-db", Some(&critical)),
+        ("dev-sandbox", None),
+        ("closed-legacy", Some(&workloads)),
+        ("skipped-lab", Some(&workloads)),
+    ] {
+        let out = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        let id = out
+            .create_account_status()
+            .unwrap()
+            .account_id()
+            .unwrap()
+            .to_owned();
+        if let Some(parent) = parent {
+            org.move_account()
+                .account_id(&id)
+                .source_parent_id(&root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .unwrap();
+        }
+        accounts.insert(name, id);
+    }
+    org.tag_resource()
+        .resource_id(&accounts["prod-app"])
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("Environment")
+                .value("prod")
+                .build()
+                .unwrap(),
+        )
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("Owner")
+                .value("team-app")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    org.close_account()
+        .account_id(&accounts["closed-legacy"])
+        .send()
+        .await
+        .unwrap();
+
+    let scp = org
+        .create_policy()
+        .name("DenyLeaveOrganization")
+        .description("no leaving")
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(policy(&serde_json::json!([{
+            "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"
+        }])))
+        .send()
+        .await
+        .unwrap();
+    seeded.scp_id = scp
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    org.attach_policy()
+        .policy_id(&seeded.scp_id)
+        .target_id(&workloads)
+        .send()
+        .await
+        .unwrap();
+    let rcp = org
+        .create_policy()
+        .name("EnforceTls")
+        .description("tls only")
+        .r#type(PolicyType::ResourceControlPolicy)
+        .content(policy(&serde_json::json!([{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }])))
+        .send()
+        .await
+        .unwrap();
+    seeded.rcp_id = rcp
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    org.attach_policy()
+        .policy_id(&seeded.rcp_id)
+        .target_id(&prod)
+        .send()
+        .await
+        .unwrap();
+
+    let security = accounts["security-tooling"].clone();
+    let org_id = seeded.org_id.clone();
+    for (name, profile) in [
+        ("security-tooling", Profile::Empty),
+        ("prod-app", Profile::Violating),
+        ("critical-db", Profile::Compliant),
+        ("dev-sandbox", Profile::Exempt),
+    ] {
+        let id = accounts[name].clone();
+        let sts = aws_sdk_sts::Client::new(&mgmt);
+        let creds = sts
+            .assume_role()
+            .role_arn(format!(
+                "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
+            ))
+            .role_session_name("seed")
+            .send()
+            .await
+            .unwrap();
+        let c = creds.credentials().unwrap();
+        let config = sdk_config(
+            url,
+            Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_owned()),
+                None,
+                "seed",
+            ),
+        )
+        .await;
+        seed_account(&config, &id, &security, &org_id, profile, &mut seeded).await;
+    }
+    seeded.accounts = accounts;
+    seeded
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one resource per check, in one place"
+)]
+async fn seed_account(
+    config: &SdkConfig,
+    id: &str,
+    security: &str,
+    org_id: &str,
+    profile: Profile,
+    seeded: &mut Seeded,
+) {
+    let iam = aws_sdk_iam::Client::new(config);
+    let headroom = iam
+        .create_role()
+        .role_name("Headroom")
+        .assume_role_policy_document(trust(&format!("arn:aws:iam::{security}:root")))
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(headroom.role().unwrap().role_name())
+        .policy_name("HeadroomReadInventories")
+        .policy_document(
+            fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../test_environment/policies/account_reader.json"),
+            )
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if profile == Profile::Empty {
+        return;
+    }
+    let third = format!("arn:aws:iam::{THIRD_PARTY}:root");
+    let own = format!("arn:aws:iam::{id}:root");
+    let org_only = serde_json::json!({"StringEquals": {"aws:PrincipalOrgID": org_id}});
+
+    // IAM (global)
+    if profile != Profile::Exempt {
+        iam.create_role()
+            .role_name("lambda-exec")
+            .assume_role_policy_document(policy(&serde_json::json!([{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"
+            }])))
+            .send()
+            .await
+            .unwrap();
+    }
+    match profile {
+        Profile::Violating => {
+            iam.create_user()
+                .user_name("deploy-bot")
+                .path("/service/")
+                .send()
+                .await
+                .unwrap();
+            iam.create_saml_provider()
+                .name("CustomIdP")
+                .saml_metadata_document("<EntityDescriptor>custom</EntityDescriptor>".repeat(30))
+                .send()
+                .await
+                .unwrap();
+            iam.create_role()
+                .role_name("partner-access")
+                .assume_role_policy_document(trust(&third))
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("Team")
+                        .value("partners")
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        Profile::Compliant => {
+            iam.create_saml_provider()
+                .name("AWSSSO_0123456789abcdef_DO_NOT_DELETE")
+                .saml_metadata_document("<EntityDescriptor>sso</EntityDescriptor>".repeat(30))
+                .send()
+                .await
+                .unwrap();
+            iam.create_role()
+                .role_name("internal-access")
+                .assume_role_policy_document(trust(&own))
+                .send()
+                .await
+                .unwrap();
+        }
+        _ => {}
+    }
+
+    // S3 (global; one bucket in each region)
+    for region in REGIONS {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&in_region(config, region))
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = format!("{id}-{region}-data");
+        let mut create = s3.create_bucket().bucket(&bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        create.send().await.unwrap();
+        let statement = match profile {
+            Profile::Violating => serde_json::json!([{
+                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*")
+            }]),
+            _ => serde_json::json!([{
+                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*"), "Condition": org_only
+            }]),
+        };
+        s3.put_bucket_policy()
+            .bucket(&bucket)
+            .policy(policy(&statement))
+            .send()
+            .await
+            .unwrap();
+        if profile == Profile::Exempt {
+            s3.put_bucket_tagging()
+                .bucket(&bucket)
+                .tagging(
+                    aws_sdk_s3::types::Tagging::builder()
+                        .tag_set(
+                            aws_sdk_s3::types::Tag::builder()
+                                .key("dp:exclude:identity")
+                                .value("true")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    for region in REGIONS {
+        let rc = in_region(config, region);
+        seed_ec2(&rc, id, region, profile, seeded).await;
+        if profile == Profile::Exempt {
+            continue;
+        }
+        let violating = profile == Profile::Violating;
+        let allowed = if violating {
+            third.as_str()
+        } else {
+            own.as_str()
+        };
+
+        let eks = aws_sdk_eks::Client::new(&rc);
+        let mut cluster = eks
+            .create_cluster()
+            .name(format!("cluster-{region}"))
+            .role_arn(format!("arn:aws:iam::{id}:role/eks"))
+            .resources_vpc_config(
+                aws_sdk_eks::types::VpcConfigRequest::builder()
+                    .subnet_ids("subnet-12345678")
+                    .build(),
+            );
+        if !violating {
+            cluster = cluster.tags("PavedRoad", "true");
+        }
+        cluster.send().await.unwrap();
+
+        let lambda = aws_sdk_lambda::Client::new(&rc);
+        let name = format!("api-{region}");
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(aws_sdk_lambda::types::Runtime::Python312)
+            .role(format!("arn:aws:iam::{id}:role/lambda-exec"))
+            .handler("index.handler")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    // An empty zip archive: its end-of-central-directory record.
+                    .zip_file(aws_smithy_types::Blob::new(
+                        [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .create_function_url_config()
+            .function_name(&name)
+            .auth_type(if violating {
+                aws_sdk_lambda::types::FunctionUrlAuthType::None
+            } else {
+                aws_sdk_lambda::types::FunctionUrlAuthType::AwsIam
+            })
+            .send()
+            .await
+            .unwrap();
+
+        let rds = aws_sdk_rds::Client::new(&rc);
+        rds.create_db_instance()
+            .db_instance_identifier(format!("db-{region}"))
+            .engine("postgres")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("admin")
+            .master_user_password("not-a-real-password")
+            .storage_encrypted(!violating)
+            .send()
+            .await
+            .unwrap();
+        rds.create_db_cluster()
+            .db_cluster_identifier(format!("cluster-{region}"))
+            .engine("aurora-postgresql")
+            .master_username("admin")
+            .master_user_password("not-a-real-password")
+            .storage_encrypted(!violating)
+            .send()
+            .await
+            .unwrap();
+
+        let ecr = aws_sdk_ecr::Client::new(&rc);
+        let repo = format!("images-{region}");
+        ecr.create_repository()
+            .repository_name(&repo)
+            .send()
+            .await
+            .unwrap();
+        ecr.set_repository_policy()
+            .repository_name(&repo)
+            .policy_text(policy(&serde_json::json!([{
+                "Sid": "pull", "Effect": "Allow", "Principal": {"AWS": allowed},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+            }])))
+            .send()
+            .await
+            .unwrap();
+
+        let kms = aws_sdk_kms::Client::new(&rc);
+        kms.create_key()
+            .policy(policy(&serde_json::json!([
+                {"Sid": "owner", "Effect": "Allow", "Principal": {"AWS": own}, "Action": "kms:*", "Resource": "*"},
+                {"Sid": "use", "Effect": "Allow", "Principal": {"AWS": allowed}, "Action": "kms:Decrypt", "Resource": "*"}
+            ])))
+            .tags(aws_sdk_kms::types::Tag::builder().tag_key("Team").tag_value("data").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+
+        let secrets = aws_sdk_secretsmanager::Client::new(&rc);
+        let secret = secrets
+            .create_secret()
+            .name(format!("token-{region}"))
+            .secret_string(SECRET_VALUE)
+            .tags(
+                aws_sdk_secretsmanager::types::Tag::builder()
+                    .key("Team")
+                    .value("app")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if violating {
+            secrets
+                .put_resource_policy()
+                .secret_id(secret.arn().unwrap())
+                .resource_policy(policy(&serde_json::json!([{
+                    "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"
+                }])))
+                .send()
+                .await
+                .unwrap();
+        }
+
+        let sqs = aws_sdk_sqs::Client::new(&rc);
+        let mut queue = sqs
+            .create_queue()
+            .queue_name(format!("jobs-{region}"))
+            .tags("Team", "app");
+        if violating {
+            queue = queue.attributes(
+                aws_sdk_sqs::types::QueueAttributeName::Policy,
+                policy(&serde_json::json!([{
+                    "Effect": "Allow", "Principal": {"AWS": third}, "Action": "sqs:SendMessage", "Resource": "*"
+                }])),
+            );
+        }
+        queue.send().await.unwrap();
+
+        let aoss = aws_sdk_opensearchserverless::Client::new(&rc);
+        aoss.create_access_policy()
+            .name(format!("search-{region}"))
+            .r#type(aws_sdk_opensearchserverless::types::AccessPolicyType::Data)
+            .policy(
+                serde_json::json!([{
+                    "Rules": [{"ResourceType": "collection", "Resource": ["collection/logs"], "Permission": ["aoss:*"]}],
+                    "Principal": [allowed]
+                }])
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn seed_ec2(
+    config: &SdkConfig,
+    id: &str,
+    region: &'static str,
+    profile: Profile,
+    seeded: &mut Seeded,
+) {
+    use aws_sdk_ec2::types::{
+        HttpTokensState, InstanceMetadataOptionsRequest, InstanceType, ResourceType, Tag,
+        TagSpecification,
+    };
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let amazon = ec2.describe_images().owners("amazon").send().await.unwrap();
+    let mut amazon_ids: Vec<&str> = amazon
+        .images()
+        .iter()
+        .filter_map(|i| i.image_id())
+        .collect();
+    amazon_ids.sort_unstable();
+    let amazon_image = amazon_ids[0].to_owned();
+    let run = async |image: &str, tokens: HttpTokensState, hops: i32, tags: &[(&str, &str)]| {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+        for (k, v) in tags {
+            spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        let spec = (!tags.is_empty()).then(|| vec![spec.build()]);
+        let out = ec2
+            .run_instances()
+            .image_id(image)
+            .instance_type(InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .metadata_options(
+                InstanceMetadataOptionsRequest::builder()
+                    .http_tokens(tokens)
+                    .http_put_response_hop_limit(hops)
+                    .build(),
+            )
+            .set_tag_specifications(spec)
+            .send()
+            .await
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_owned()
+    };
+    let mut images = vec![amazon_image.clone()];
+    match profile {
+        Profile::Violating => {
+            let builder = run(
+                &amazon_image,
+                HttpTokensState::Optional,
+                2,
+                &[("Name", "web")],
+            )
+            .await;
+            if region == "eu-west-1" {
+                // An image owned by the account, and one deregistered after launch.
+                let own = ec2
+                    .create_image()
+                    .instance_id(&builder)
+                    .name("own")
+                    .send()
+                    .await
+                    .unwrap();
+                let own = own.image_id().unwrap().to_owned();
+                run(&own, HttpTokensState::Optional, 1, &[]).await;
+                let gone = ec2
+                    .create_image()
+                    .instance_id(&builder)
+                    .name("gone")
+                    .send()
+                    .await
+                    .unwrap();
+                let gone = gone.image_id().unwrap().to_owned();
+                run(&gone, HttpTokensState::Optional, 1, &[]).await;
+                ec2.deregister_image().image_id(&gone).send().await.unwrap();
+                images.extend([own, gone]);
+            }
+        }
+        Profile::Compliant => {
+            run(
+                &amazon_image,
+                HttpTokensState::Required,
+                1,
+                &[("Name", "db-proxy")],
+            )
+            .await;
+        }
+        Profile::Exempt => {
+            run(
+                &amazon_image,
+                HttpTokensState::Optional,
+                1,
+                &[("ExemptFromIMDSv2", "true")],
+            )
+            .await;
+        }
+        Profile::Empty => {}
+    }
+    seeded.images.insert((id.to_owned(), region), images);
+}
+
+// ---------------------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------------------
+
+struct Run {
+    snapshot: Snapshot,
+    json: Vec<u8>,
+    stderr: String,
+    seconds: f64,
+}
+
+fn run_collect(moto: &Moto, dir: &Path, seeded: &Seeded, name: &str, extra: &[&str]) -> Run {
+    let config = dir.join("headroom.yaml");
+    fs::write(
+        &config,
+        format!(
+            "management_account_id: '{MANAGEMENT}'\nsecurity_analysis_account_id: '{}'\nskip_account_ids: ['{}']\nuse_account_name_from_tags: false\nregions: [us-east-1, eu-west-1]\n",
+            seeded.accounts["security-tooling"], seeded.accounts["skipped-lab"]
+        ),
+    )
+    .unwrap();
+    let out = dir.join(name);
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_collect"))
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&out)
+        .args(extra)
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "collect failed:\n{stderr}");
+    assert!(output.stdout.is_empty(), "collect writes nothing on stdout");
+    let bytes = fs::read(&out).unwrap();
+    assert_eq!(&bytes[..4], &[0x28, 0xB5, 0x2F, 0xFD], "zstd-compressed");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "snapshot mode");
+    }
+    let snapshot = headroom_schemas::read(&bytes).unwrap();
+    let mut stable = snapshot.clone();
+    stable.meta.collected_at = String::new();
+    Run {
+        json: headroom_schemas::to_json(&stable),
+        snapshot,
+        stderr,
+        seconds,
+    }
+}
+
+fn collected<'a>(
+    snapshot: &'a Snapshot,
+    id: &str,
+) -> (
+    &'a headroom_schemas::inventory::GlobalInventory,
+    &'a BTreeMap<String, RegionalInventory>,
+) {
+    match &snapshot.accounts[id] {
+        AccountInventory::Collected {
+            global,
+            regions,
+            role_arn,
+        } => {
+            assert_eq!(role_arn, &format!("arn:aws:iam::{id}:role/Headroom"));
+            (global, regions)
+        }
+        other => panic!("account {id} not collected: {other:?}"),
+    }
+}
+
+#[test]
+fn collect_snapshots_a_seeded_moto_organization() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let seeded = runtime.block_on(seed(&moto.url));
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = run_collect(
+        &moto,
+        dir.path(),
+        &seeded,
+        "one.snapshot.json.zst",
+        &["--concurrency", "1"],
+    );
+    let second = run_collect(&moto, dir.path(), &seeded, "default.snapshot.json.zst", &[]);
+    eprintln!(
+        "collect wall time on the seeded org: {:.2}s at --concurrency 1, {:.2}s at the default",
+        first.seconds, second.seconds
+    );
+    assert!(
+        first.json == second.json,
+        "re-collecting the same org must give the same snapshot apart from collected_at"
+    );
+    let summary = second.stderr.lines().last().unwrap();
+    assert!(
+        summary.starts_with("collected 4 of 7 accounts with 0 gap(s)"),
+        "{}",
+        second.stderr
+    );
+
+    let snap = &first.snapshot;
+    let text = String::from_utf8(first.json.clone()).unwrap();
+    assert!(
+        !text.contains(SECRET_VALUE),
+        "secret values are never collected"
+    );
+    assert!(!text.contains("not-a-real-password"));
+    check_meta_and_org(snap, &seeded);
+    check_inventories(snap, &seeded);
+}
+
+fn check_meta_and_org(snap: &Snapshot, seeded: &Seeded) {
+    let meta = &snap.meta;
+    assert_eq!(meta.partition, "aws");
+    assert_eq!(meta.caller_identity.account.as_str(), MANAGEMENT);
+    assert_eq!(meta.regions, REGIONS);
+    assert!(meta.config_digest.starts_with("sha256:") && meta.config_digest.len() == 71);
+
+    let org = &snap.organization;
+    assert_eq!(org.id, seeded.org_id);
+    assert_eq!(org.management_account_id.as_str(), MANAGEMENT);
+    assert_eq!(org.feature_set, "ALL");
+    assert_eq!(org.roots.len(), 1);
+    assert_eq!(org.roots[0].id, seeded.root_id);
+    let types: Vec<_> = org.roots[0]
+        .policy_types
+        .iter()
+        .map(|t| (t.policy_type.as_str(), t.status.as_str()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("RESOURCE_CONTROL_POLICY", "ENABLED"),
+            ("SERVICE_CONTROL_POLICY", "ENABLED")
+        ]
+    );
+
+    // The OU tree, three deep.
+    let parent = |name: &str| {
+        org.organizational_units[&seeded.ous[name]]
+            .parent_id
+            .clone()
+    };
+    assert_eq!(org.organizational_units.len(), 4);
+    assert_eq!(parent("Workloads"), seeded.root_id);
+    assert_eq!(parent("Prod"), seeded.ous["Workloads"]);
+    assert_eq!(parent("Critical"), seeded.ous["Prod"]);
+    assert_eq!(parent("Security"), seeded.root_id);
+    assert_eq!(
+        org.ou_path(&seeded.ous["Critical"]),
+        ["Workloads", "Prod", "Critical"]
+    );
+
+    // Every account, every state, with its parent and tags.
+    assert_eq!(org.accounts.len(), 7);
+    let account = |name: &str| &org.accounts[seeded.accounts[name].as_str()];
+    assert_eq!(account("prod-app").parent_id, seeded.ous["Prod"]);
+    assert_eq!(account("critical-db").parent_id, seeded.ous["Critical"]);
+    assert_eq!(account("dev-sandbox").parent_id, seeded.root_id);
+    assert_eq!(account("prod-app").name, "prod-app");
+    assert_eq!(account("prod-app").email, "prod-app@example.com");
+    assert_eq!(
+        account("prod-app").tags,
+        BTreeMap::from([
+            ("Environment".into(), "prod".into()),
+            ("Owner".into(), "team-app".into())
+        ])
+    );
+    assert_eq!(account("closed-legacy").state, AccountState::Suspended);
+    assert_eq!(org.accounts[MANAGEMENT].state, AccountState::Active);
+    assert!(
+        account("prod-app")
+            .joined_timestamp
+            .as_deref()
+            .unwrap()
+            .ends_with('Z')
+    );
+
+    // Existing policies with their documents and targets.
+    let scp = &snap.policies.scps[&seeded.scp_id];
+    assert_eq!(scp.name, "DenyLeaveOrganization");
+    assert!(!scp.aws_managed);
+    assert!(scp.content.contains("organizations:LeaveOrganization"));
+    assert_eq!(scp.targets.len(), 1);
+    assert_eq!(scp.targets[0].target_id, seeded.ous["Workloads"]);
+    assert_eq!(scp.targets[0].target_type, TargetType::OrganizationalUnit);
+    assert!(
+        snap.policies
+            .scps
+            .values()
+            .any(|p| p.aws_managed && p.name == "FullAWSAccess")
+    );
+    let rcp = &snap.policies.rcps[&seeded.rcp_id];
+    assert_eq!(rcp.targets[0].target_id, seeded.ous["Prod"]);
+    assert!(
+        snap.policies
+            .rcps
+            .values()
+            .any(|p| p.aws_managed && p.name == "RCPFullAWSAccess")
+    );
+
+    // One entry per account, each with its reason.
+    assert_eq!(snap.accounts.len(), 7);
+    let entry = |name: &str| &snap.accounts[seeded.accounts[name].as_str()];
+    assert_eq!(
+        snap.accounts[MANAGEMENT],
+        AccountInventory::NotCollected {
+            reason: NotCollectedReason::ManagementAccount
+        }
+    );
+    assert_eq!(
+        *entry("skipped-lab"),
+        AccountInventory::NotCollected {
+            reason: NotCollectedReason::Skipped
+        }
+    );
+    assert_eq!(
+        *entry("closed-legacy"),
+        AccountInventory::NotCollected {
+            reason: NotCollectedReason::Inactive
+        }
+    );
+    for (id, inventory) in &snap.accounts {
+        assert!(
+            inventory.gaps().is_empty(),
+            "account {id} has gaps: {:?}",
+            inventory.gaps()
+        );
+    }
+}
+
+fn check_inventories(snap: &Snapshot, seeded: &Seeded) {
+    let id = |name: &str| AccountId::new(seeded.accounts[name].clone()).unwrap();
+
+    // The security account: only its Headroom role (and the role Organizations creates in
+    // every account it creates).
+    let (global, regions) = collected(snap, id("security-tooling").as_str());
+    let iam = global.iam.data().unwrap();
+    assert_eq!(
+        iam.roles
+            .iter()
+            .map(|r| r.role_name.as_str())
+            .collect::<Vec<_>>(),
+        ["Headroom", "OrganizationAccountAccessRole"]
+    );
+    assert_eq!(
+        regions.keys().map(String::as_str).collect::<Vec<_>>(),
+        REGIONS
+    );
+    assert!(
+        regions
+            .values()
+            .all(|r| r.ec2.data().unwrap().instances.is_empty())
+    );
+
+    // prod-app: a violation of every check, in both regions.
+    let prod = id("prod-app");
+    let (global, regions) = collected(snap, prod.as_str());
+    let iam = global.iam.data().unwrap();
+    assert_eq!(iam.users.len(), 1);
+    assert_eq!(iam.users[0].path, "/service/");
+    assert_eq!(iam.saml_providers.len(), 1);
+    assert!(
+        iam.saml_providers[0]
+            .arn
+            .ends_with(":saml-provider/CustomIdP")
+    );
+    let partner = iam
+        .roles
+        .iter()
+        .find(|r| r.role_name == "partner-access")
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(partner.assume_role_policy_document.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        doc["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{THIRD_PARTY}:root")
+    );
+    assert_eq!(partner.tags["Team"], "partners");
+    let buckets = &global.s3.data().unwrap().buckets;
+    assert_eq!(buckets.len(), 2);
+    assert!(
+        buckets
+            .iter()
+            .all(|b| b.policy.as_deref().unwrap().contains("\"Principal\":\"*\""))
+    );
+    for region in REGIONS {
+        let r = &regions[region];
+        let ec2 = r.ec2.data().unwrap();
+        let optional = ec2
+            .instances
+            .iter()
+            .filter(|i| {
+                i.metadata_options.as_ref().unwrap().http_tokens.as_deref() == Some("optional")
+            })
+            .count();
+        assert_eq!(
+            optional,
+            ec2.instances.len(),
+            "{region}: every instance allows IMDSv1"
+        );
+        let web = ec2
+            .instances
+            .iter()
+            .find(|i| i.tags.get("Name").is_some_and(|n| n == "web"))
+            .unwrap();
+        assert_eq!(
+            web.metadata_options
+                .as_ref()
+                .unwrap()
+                .http_put_response_hop_limit,
+            Some(2)
+        );
+        let images = &seeded.images[&(prod.as_str().to_owned(), region)];
+        assert!(
+            matches!(&ec2.images[&images[0]], ImageLookup::Found { image_owner_alias: Some(a), .. } if a == "amazon"),
+            "{region}: {:?}",
+            ec2.images
+        );
+        if region == "eu-west-1" {
+            assert_eq!(ec2.instances.len(), 3);
+            assert!(
+                matches!(&ec2.images[&images[1]], ImageLookup::Found { owner_id: Some(o), .. } if *o == prod.as_str()),
+                "{:?}",
+                ec2.images
+            );
+            // moto answers a deregistered image with an empty result (AWS may instead send
+            // `InvalidAMIID.NotFound`, recorded as `deregistered`: see tests/mocks.rs).
+            assert_eq!(ec2.images[&images[2]], ImageLookup::NotVisible);
+        }
+        let clusters = &r.eks.data().unwrap().clusters;
+        assert_eq!(clusters.len(), 1);
+        assert!(!clusters[0].tags.contains_key("PavedRoad"));
+        let functions = &r.lambda.data().unwrap().functions;
+        assert_eq!(functions.len(), 1);
+        assert_eq!(functions[0].url_configs.len(), 1);
+        assert_eq!(functions[0].url_configs[0].auth_type, "NONE");
+        let rds = r.rds.data().unwrap();
+        assert_eq!(rds.db_instances[0].storage_encrypted, Some(false));
+        assert_eq!(rds.db_clusters[0].storage_encrypted, Some(false));
+        let repo = &r.ecr.data().unwrap().repositories[0];
+        assert!(repo.policy_text.as_deref().unwrap().contains(THIRD_PARTY));
+        let key = &r.kms.data().unwrap().keys[0];
+        assert_eq!(key.key_manager, "CUSTOMER");
+        assert!(key.policy.as_deref().unwrap().contains(THIRD_PARTY));
+        assert_eq!(key.tags["Team"], "data");
+        let secret = &r.secretsmanager.data().unwrap().secrets[0];
+        assert!(
+            secret
+                .resource_policy
+                .as_deref()
+                .unwrap()
+                .contains("secretsmanager:GetSecretValue")
+        );
+        assert_eq!(secret.tags["Team"], "app");
+        let queue = &r.sqs.data().unwrap().queues[0];
+        assert!(queue.queue_url.contains(prod.as_str()));
+        assert!(
+            queue
+                .queue_arn
+                .ends_with(&format!(":{}:jobs-{region}", prod.as_str()))
+        );
+        assert!(queue.policy.as_deref().unwrap().contains(THIRD_PARTY));
+        assert_eq!(queue.tags["Team"], "app");
+        let aoss = &r.aoss.data().unwrap().access_policies[0];
+        assert_eq!(aoss.name, format!("search-{region}"));
+        let policy: serde_json::Value = serde_json::from_str(&aoss.policy).unwrap();
+        assert_eq!(
+            policy[0]["Principal"][0],
+            format!("arn:aws:iam::{THIRD_PARTY}:root")
+        );
+    }
+
+    // critical-db: compliant everywhere.
+    let (global, regions) = collected(snap, id("critical-db").as_str());
+    let iam = global.iam.data().unwrap();
+    assert!(iam.users.is_empty());
+    assert!(iam.saml_providers[0].arn.contains(":saml-provider/AWSSSO_"));
+    assert!(
+        global.s3.data().unwrap().buckets.iter().all(|b| b
+            .policy
+            .as_deref()
+            .unwrap()
+            .contains("aws:PrincipalOrgID"))
+    );
+    for region in REGIONS {
+        let r = &regions[region];
+        let ec2 = r.ec2.data().unwrap();
+        assert_eq!(ec2.instances.len(), 1);
+        let options = ec2.instances[0].metadata_options.as_ref().unwrap();
+        assert_eq!(
+            (
+                options.http_tokens.as_deref(),
+                options.http_put_response_hop_limit
+            ),
+            (Some("required"), Some(1))
+        );
+        assert_eq!(r.eks.data().unwrap().clusters[0].tags["PavedRoad"], "true");
+        assert_eq!(
+            r.lambda.data().unwrap().functions[0].url_configs[0].auth_type,
+            "AWS_IAM"
+        );
+        assert_eq!(
+            r.rds.data().unwrap().db_instances[0].storage_encrypted,
+            Some(true)
+        );
+        assert_eq!(
+            r.secretsmanager.data().unwrap().secrets[0].resource_policy,
+            None
+        );
+        assert_eq!(r.sqs.data().unwrap().queues[0].policy, None);
+    }
+
+    // dev-sandbox: exemption tags are collected as they are.
+    let (global, regions) = collected(snap, id("dev-sandbox").as_str());
+    assert!(
+        global
+            .s3
+            .data()
+            .unwrap()
+            .buckets
+            .iter()
+            .all(|b| b.tags["dp:exclude:identity"] == "true")
+    );
+    for region in REGIONS {
+        let instance = &regions[region].ec2.data().unwrap().instances[0];
+        assert_eq!(instance.tags["ExemptFromIMDSv2"], "true");
+    }
+}

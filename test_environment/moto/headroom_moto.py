@@ -1,0 +1,109 @@
+"""moto server with the routes moto 5.2.5 lacks and Headroom's `collect` calls.
+
+Usage: python headroom_moto.py -H 127.0.0.1 -p PORT   (the same flags as `moto_server`)
+
+moto 5.2.5 answers Lambda `ListFunctionUrlConfigs` with 404 (no route) and OpenSearch
+Serverless `CreateAccessPolicy` / `GetAccessPolicy` / `ListAccessPolicies` with 500 (not
+implemented). This wrapper registers them before starting the server, behaving as the AWS API
+reference describes (pagination included), so the end-to-end test exercises the same code
+paths as real AWS. Everything else is plain moto.
+"""
+
+import json
+import threading
+import time
+from urllib.parse import unquote
+
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.exceptions import UnknownFunctionException
+from moto.awslambda.responses import LambdaResponse
+from moto.opensearchserverless.exceptions import ConflictException, ResourceNotFoundException
+from moto.opensearchserverless.responses import OpenSearchServiceServerlessResponse
+
+# --- Lambda: ListFunctionUrlConfigs -------------------------------------------------------
+
+lambda_urls.url_paths[
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"
+] = LambdaResponse.dispatch
+
+
+def list_function_url_configs(self):
+    function_name = unquote(self.path.split("?")[0].rstrip("/").split("/")[-2])
+    fn = self.backend._lambdas.get_function_by_name_or_arn_forbid_qualifier(function_name)
+    if not fn:
+        raise UnknownFunctionException(arn=function_name)
+    configs = [fn.url_config.to_dict()] if fn.url_config else []
+    return 200, {}, json.dumps({"FunctionUrlConfigs": configs})
+
+
+LambdaResponse.list_function_url_configs = list_function_url_configs
+
+# --- OpenSearch Serverless: data access policies -------------------------------------------
+
+_ACCESS_POLICIES = {}  # (account, region) -> {(type, name): detail}
+_LOCK = threading.Lock()
+
+
+def _store(self):
+    return _ACCESS_POLICIES.setdefault((self.current_account, self.region), {})
+
+
+def create_access_policy(self):
+    params = json.loads(self.body)
+    key = (params["type"], params["name"])
+    now = int(time.time() * 1000)
+    with _LOCK:
+        store = _store(self)
+        if key in store:
+            raise ConflictException(f"Policy with name {params['name']} already exists")
+        store[key] = {
+            "name": params["name"],
+            "type": params["type"],
+            "description": params.get("description", ""),
+            "policyVersion": "MTY4NzM1NDc0NjU0NV8x",
+            "policy": json.loads(params["policy"]),
+            "createdDate": now,
+            "lastModifiedDate": now,
+        }
+        detail = store[key]
+    return json.dumps({"accessPolicyDetail": detail})
+
+
+def get_access_policy(self):
+    params = json.loads(self.body)
+    with _LOCK:
+        detail = _store(self).get((params["type"], params["name"]))
+    if detail is None:
+        raise ResourceNotFoundException(f"Policy {params['name']} not found")
+    return json.dumps({"accessPolicyDetail": detail})
+
+
+def list_access_policies(self):
+    params = json.loads(self.body)
+    with _LOCK:
+        details = sorted(
+            (d for (t, _), d in _store(self).items() if t == params["type"]),
+            key=lambda d: d["name"],
+        )
+    start = int(params.get("nextToken") or 0)
+    size = int(params.get("maxResults") or 20)
+    page = details[start : start + size]
+    body = {
+        "accessPolicySummaries": [
+            {k: d[k] for k in ("name", "type", "description", "policyVersion", "createdDate", "lastModifiedDate")}
+            for d in page
+        ]
+    }
+    if start + size < len(details):
+        body["nextToken"] = str(start + size)
+    return json.dumps(body)
+
+
+OpenSearchServiceServerlessResponse.create_access_policy = create_access_policy
+OpenSearchServiceServerlessResponse.get_access_policy = get_access_policy
+OpenSearchServiceServerlessResponse.list_access_policies = list_access_policies
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main()
