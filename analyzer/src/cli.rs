@@ -103,7 +103,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
     let dirs = OutputDirs::new(
         &args.out,
-        args.results_dir.as_deref().or(config.results_dir.as_deref()),
+        args.results_dir
+            .as_deref()
+            .or(config.results_dir.as_deref()),
         args.scps_dir.as_deref().or(config.scps_dir.as_deref()),
         args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
     );
@@ -115,7 +117,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 /// Prints the stdout text. A closed pipe (`analyze | head`) is not an error.
 fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
+use headroom_schemas::Snapshot;
 use headroom_schemas::inventory::{AccountInventory, NotCollectedReason};
 use headroom_schemas::org::{Account, Organization};
-use headroom_schemas::Snapshot;
 
 use crate::Settings;
 
@@ -145,7 +145,11 @@ fn status(snapshot: &Snapshot, account: &Account) -> String {
         }
         Some(AccountInventory::Failed { error }) => format!(
             "collection failed ({}{})",
-            error.code.as_deref().map(|c| format!("{c} at ")).unwrap_or_default(),
+            error
+                .code
+                .as_deref()
+                .map(|c| format!("{c} at "))
+                .unwrap_or_default(),
             error.operation
         ),
         Some(AccountInventory::NotCollected { reason }) => match reason {

@@ -1,10 +1,14 @@
 //! Every bad input gets one clear line on stderr and exit code 2; nothing panics.
 
+#![expect(clippy::unwrap_used, reason = "test helpers")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
 }
 
 /// Runs `analyze` with `args` in a scratch directory; returns (exit code, stderr, stdout).
@@ -34,11 +38,8 @@ fn bad_snapshot(name: &str) -> String {
 fn bad_config(name: &str) -> String {
     let config = fixture(&format!("bad_input/{name}"));
     let demo = fixture("snapshots/demo.json");
-    let (code, stderr, _) = analyze(&[
-        "--config",
-        config.to_str().unwrap(),
-        demo.to_str().unwrap(),
-    ]);
+    let (code, stderr, _) =
+        analyze(&["--config", config.to_str().unwrap(), demo.to_str().unwrap()]);
     assert_eq!(code, 2, "{name}: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
     // The path is machine-specific: keep the message from the file name on.
@@ -154,7 +155,8 @@ fn config_that_contradicts_the_snapshot() {
     let config = dir.path().join("c.yaml");
     std::fs::write(&config, "skip_account_ids: ['123412341234']\n").unwrap();
     let demo = fixture("snapshots/demo.json");
-    let (code, stderr, _) = analyze(&["--config", config.to_str().unwrap(), demo.to_str().unwrap()]);
+    let (code, stderr, _) =
+        analyze(&["--config", config.to_str().unwrap(), demo.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,

@@ -1,6 +1,8 @@
 //! Architecture invariants that live in the dependency graph: the analyzer and the snapshot
 //! contract never link tokio or the AWS SDK, and no crate turns on order-preserving maps.
 
+#![expect(clippy::unwrap_used, reason = "test helpers")]
+
 use std::process::Command;
 
 fn cargo_tree(args: &[&str]) -> String {
@@ -32,7 +34,10 @@ fn assert_pure(package: &str) {
         offenders.is_empty(),
         "{package} must not depend on the AWS SDK or tokio, found: {offenders:?}"
     );
-    assert!(tree.contains(package), "cargo tree printed nothing useful:\n{tree}");
+    assert!(
+        tree.contains(package),
+        "cargo tree printed nothing useful:\n{tree}"
+    );
 }
 
 #[test]

@@ -20,6 +20,9 @@ fn hostile_names_cannot_forge_lines() {
         .unwrap();
     ou.name = "Security\nRoot (r-fake): 0 accounts\x1b[2J".into();
     let text = overview::render(&snapshot, &Settings::default());
-    assert!(text.contains("Security\\nRoot (r-fake): 0 accounts\\u{1b}[2J"), "{text}");
+    assert!(
+        text.contains("Security\\nRoot (r-fake): 0 accounts\\u{1b}[2J"),
+        "{text}"
+    );
     assert_eq!(text.lines().filter(|l| l.starts_with("Root (")).count(), 1);
 }
