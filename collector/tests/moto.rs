@@ -741,6 +741,26 @@ async fn seed_ec2(
         .collect();
     amazon_ids.sort_unstable();
     let amazon_image = amazon_ids[0].to_owned();
+    // Instances in the default subnet get a public IP unless the launch says otherwise.
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut subnet_ids: Vec<&str> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id())
+        .collect();
+    subnet_ids.sort_unstable();
+    let subnet = subnet_ids[0].to_owned();
+    let public = profile == Profile::Violating;
     let run = async |image: &str, tokens: HttpTokensState, hops: i32, tags: &[(&str, &str)]| {
         let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
         for (k, v) in tags {
@@ -760,6 +780,13 @@ async fn seed_ec2(
                     .build(),
             )
             .set_tag_specifications(spec)
+            .network_interfaces(
+                aws_sdk_ec2::types::InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&subnet)
+                    .associate_public_ip_address(public)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -932,6 +959,12 @@ fn collect_snapshots_a_seeded_moto_organization() {
         second.stderr
     );
 
+    // Kept for inspection after a run.
+    fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-last-snapshot.json"),
+        &first.json,
+    )
+    .unwrap();
     let snap = &first.snapshot;
     let text = String::from_utf8(first.json.clone()).unwrap();
     assert!(
@@ -941,6 +974,7 @@ fn collect_snapshots_a_seeded_moto_organization() {
     assert!(!text.contains("not-a-real-password"));
     check_meta_and_org(snap, &seeded);
     check_inventories(snap, &seeded);
+    check_analysis(snap, &seeded, &dir.path().join("headroom.yaml"));
 }
 
 fn check_meta_and_org(snap: &Snapshot, seeded: &Seeded) {
@@ -1259,5 +1293,153 @@ fn check_inventories(snap: &Snapshot, seeded: &Seeded) {
     for region in REGIONS {
         let instance = &regions[region].ec2.data().unwrap().instances[0];
         assert_eq!(instance.tags["ExemptFromIMDSv2"], "true");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Then analyze: the verdicts the seed intends, per check and account, and the placements
+// ---------------------------------------------------------------------------------------
+
+/// The accounts the seed makes violate each check (by name); every other collected account
+/// is clean. RCP checks whose only finding in `prod-app` is the known third party
+/// `999999999999` are clean there and carry it in their allowlist.
+const INTENDED: [(&str, &str, &[&str]); 16] = [
+    ("scps", "deny_ec2_ami_owner", &["prod-app"]),
+    ("scps", "deny_ec2_imds_hop_limit", &["prod-app"]),
+    ("scps", "deny_ec2_imds_v1", &["prod-app"]),
+    ("scps", "deny_ec2_public_ip", &["prod-app"]),
+    ("scps", "deny_eks_create_cluster_without_tag", &["prod-app"]),
+    ("scps", "deny_iam_saml_provider_not_aws_sso", &["prod-app"]),
+    ("scps", "deny_iam_user_creation", &[]),
+    ("scps", "deny_lambda_auth_type_none", &["prod-app"]),
+    ("scps", "deny_rds_unencrypted", &["prod-app"]),
+    ("rcps", "deny_aoss_third_party_access", &[]),
+    ("rcps", "deny_ecr_third_party_access", &[]),
+    ("rcps", "deny_kms_third_party_access", &[]),
+    ("rcps", "deny_s3_third_party_access", &["prod-app"]),
+    (
+        "rcps",
+        "deny_secrets_manager_third_party_access",
+        &["prod-app"],
+    ),
+    ("rcps", "deny_sqs_third_party_access", &[]),
+    ("rcps", "deny_sts_third_party_assumerole", &[]),
+];
+
+const COLLECTED: [&str; 4] = ["critical-db", "dev-sandbox", "prod-app", "security-tooling"];
+
+fn check_analysis(snap: &Snapshot, seeded: &Seeded, config: &Path) {
+    use headroom_analyzer::{Area, OutputFile};
+    let config = headroom_schemas::config::Config::load(config).unwrap();
+    let settings = headroom_analyzer::Settings::from_config(&config);
+    let outputs = headroom_analyzer::analyze(snap, &settings).unwrap();
+    let json = |area: Area, path: String| -> serde_json::Value {
+        let file = OutputFile::new(area, path.clone());
+        let bytes = outputs
+            .files
+            .get(&file)
+            .unwrap_or_else(|| panic!("analyze wrote no {path}"));
+        serde_json::from_slice(bytes).unwrap()
+    };
+    let summary = json(Area::Out, "summary.json".into());
+    for (kind, check, violating) in INTENDED {
+        for name in COLLECTED {
+            let id = &seeded.accounts[name];
+            let report = json(Area::Results, format!("{kind}/{check}/{name}_{id}.json"));
+            let violations = report["summary"]["violations"].as_u64().unwrap();
+            assert_eq!(
+                violations > 0,
+                violating.contains(&name),
+                "{check} in {name}: {violations} violation(s)\n{report:#}"
+            );
+            assert_eq!(report["summary"]["account_id"], id.as_str());
+        }
+
+        // Placement covers exactly the clean collected accounts, never a violating one.
+        let entry = summary["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check_id"] == check)
+            .unwrap_or_else(|| panic!("summary.json has no {check}"));
+        let mut covered: Vec<&str> = entry["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["covered_accounts"].as_array().unwrap())
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        covered.sort_unstable();
+        let mut clean: Vec<&str> = COLLECTED
+            .iter()
+            .filter(|n| !violating.contains(n))
+            .map(|n| seeded.accounts[*n].as_str())
+            .collect();
+        clean.sort_unstable();
+        assert_eq!(covered, clean, "{check}: covered accounts\n{entry:#}");
+    }
+
+    // Exemptions and allowlists the seed intends.
+    let report = |kind: &str, check: &str, name: &str| {
+        let id = &seeded.accounts[name];
+        json(Area::Results, format!("{kind}/{check}/{name}_{id}.json"))
+    };
+    let imds = report("scps", "deny_ec2_imds_v1", "dev-sandbox");
+    assert_eq!(imds["summary"]["exemptions"], 2, "{imds:#}");
+    let users = report("scps", "deny_iam_user_creation", "prod-app");
+    assert!(
+        users["summary"]["users"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(":user/service/deploy-bot"),
+        "{users:#}"
+    );
+    for check in [
+        "deny_aoss_third_party_access",
+        "deny_ecr_third_party_access",
+        "deny_kms_third_party_access",
+        "deny_sqs_third_party_access",
+        "deny_sts_third_party_assumerole",
+    ] {
+        let r = report("rcps", check, "prod-app");
+        assert_eq!(
+            r["summary"]["unique_third_party_accounts"],
+            serde_json::json!([THIRD_PARTY]),
+            "{check}\n{r:#}"
+        );
+        let entry = summary["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check_id"] == check)
+            .unwrap();
+        let prod = seeded.accounts["prod-app"].as_str();
+        let covering = entry["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["covered_accounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["id"] == prod)
+            })
+            .unwrap();
+        assert!(
+            covering["allowlist"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == THIRD_PARTY),
+            "{check}: the RCP covering prod-app allowlists the third party\n{covering:#}"
+        );
+    }
+    for name in ["critical-db", "dev-sandbox", "security-tooling"] {
+        let r = report("rcps", "deny_kms_third_party_access", name);
+        assert_eq!(
+            r["summary"]["third_party_account_count"], 0,
+            "{name}\n{r:#}"
+        );
     }
 }
