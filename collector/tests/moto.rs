@@ -860,7 +860,14 @@ struct Run {
     seconds: f64,
 }
 
-fn run_collect(moto: &Moto, dir: &Path, seeded: &Seeded, name: &str, extra: &[&str]) -> Run {
+fn run_collect(
+    moto: &Moto,
+    dir: &Path,
+    seeded: &Seeded,
+    name: &str,
+    extra: &[&str],
+    exit_code: i32,
+) -> Run {
     let config = dir.join("headroom.yaml");
     fs::write(
         &config,
@@ -889,7 +896,11 @@ fn run_collect(moto: &Moto, dir: &Path, seeded: &Seeded, name: &str, extra: &[&s
         .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(0), "collect failed:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(exit_code),
+        "collect exit code:\n{stderr}"
+    );
     assert!(output.stdout.is_empty(), "collect writes nothing on stdout");
     let bytes = fs::read(&out).unwrap();
     assert_eq!(&bytes[..4], &[0x28, 0xB5, 0x2F, 0xFD], "zstd-compressed");
@@ -942,8 +953,16 @@ fn collect_snapshots_a_seeded_moto_organization() {
         &seeded,
         "one.snapshot.json.zst",
         &["--concurrency", "1"],
+        0,
     );
-    let second = run_collect(&moto, dir.path(), &seeded, "default.snapshot.json.zst", &[]);
+    let second = run_collect(
+        &moto,
+        dir.path(),
+        &seeded,
+        "default.snapshot.json.zst",
+        &[],
+        0,
+    );
     eprintln!(
         "collect wall time on the seeded org: {:.2}s at --concurrency 1, {:.2}s at the default",
         first.seconds, second.seconds
@@ -975,6 +994,130 @@ fn collect_snapshots_a_seeded_moto_organization() {
     check_meta_and_org(snap, &seeded);
     check_inventories(snap, &seeded);
     check_analysis(snap, &seeded, &dir.path().join("headroom.yaml"));
+
+    // A permission gap, end to end: the wrapper denies `aoss:GetAccessPolicy` on one policy.
+    let sandbox = seeded.accounts["dev-sandbox"].clone();
+    runtime.block_on(add_denied_policy(&moto.url, &sandbox));
+    let partial = run_collect(
+        &moto,
+        dir.path(),
+        &seeded,
+        "partial.snapshot.json.zst",
+        &[],
+        1,
+    );
+    check_gap(&partial, &sandbox);
+    let accepted = run_collect(
+        &moto,
+        dir.path(),
+        &seeded,
+        "accepted.snapshot.json.zst",
+        &["--allow-partial"],
+        0,
+    );
+    assert!(
+        accepted.json == partial.json,
+        "--allow-partial changes the exit code only"
+    );
+    check_gap_placement(&accepted.snapshot, &seeded);
+}
+
+async fn add_denied_policy(url: &str, account: &str) {
+    let mgmt = sdk_config(
+        url,
+        Credentials::new("testing", "testing", None, None, "test"),
+    )
+    .await;
+    let out = aws_sdk_sts::Client::new(&mgmt)
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+        ))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let config = sdk_config(
+        url,
+        Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "seed",
+        ),
+    )
+    .await;
+    aws_sdk_opensearchserverless::Client::new(&config)
+        .create_access_policy()
+        .name("headroom-denied-audit")
+        .r#type(aws_sdk_opensearchserverless::types::AccessPolicyType::Data)
+        .policy(r#"[{"Rules":[],"Principal":["arn:aws:iam::999999999999:root"]}]"#)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn check_gap(run: &Run, sandbox: &str) {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.last().unwrap().starts_with(
+            "error: collection incomplete: 1 gap(s) in 1 account(s), listed above and recorded in the snapshot"
+        ),
+        "{}",
+        run.stderr
+    );
+    let gap = format!(
+        "warning: not collected: account `{sandbox}`, aoss in us-east-1: aoss:GetAccessPolicy failed with AccessDeniedException"
+    );
+    assert!(lines.iter().any(|l| l.starts_with(&gap)), "{}", run.stderr);
+    let AccountInventory::Collected { regions, .. } = &run.snapshot.accounts[sandbox] else {
+        panic!("dev-sandbox must still be collected");
+    };
+    let error = regions["us-east-1"].aoss.error().unwrap();
+    assert_eq!(error.operation, "aoss:GetAccessPolicy");
+    assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
+    // Everything else is still there: one gap never loses the rest.
+    let gaps: Vec<_> = run
+        .snapshot
+        .accounts
+        .values()
+        .flat_map(AccountInventory::gaps)
+        .collect();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(regions["us-east-1"].ec2.is_complete() && regions["eu-west-1"].aoss.is_complete());
+}
+
+/// The account with the gap is never covered by the check that needs the missing data.
+fn check_gap_placement(snap: &Snapshot, seeded: &Seeded) {
+    let config = headroom_schemas::config::Config::default();
+    let settings = headroom_analyzer::Settings::from_config(&config);
+    let outputs = headroom_analyzer::analyze(snap, &settings).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(
+        &outputs.files
+            [&headroom_analyzer::OutputFile::new(headroom_analyzer::Area::Out, "summary.json")],
+    )
+    .unwrap();
+    let entry = summary["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_id"] == "deny_aoss_third_party_access")
+        .unwrap();
+    let sandbox = seeded.accounts["dev-sandbox"].as_str();
+    let covered: Vec<&str> = entry["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["covered_accounts"].as_array().unwrap())
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert!(!covered.contains(&sandbox), "{entry:#}");
+    assert!(
+        covered.contains(&seeded.accounts["critical-db"].as_str()),
+        "{entry:#}"
+    );
 }
 
 fn check_meta_and_org(snap: &Snapshot, seeded: &Seeded) {

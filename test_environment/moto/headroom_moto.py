@@ -7,6 +7,9 @@ Serverless `CreateAccessPolicy` / `GetAccessPolicy` / `ListAccessPolicies` with 
 implemented). This wrapper registers them before starting the server, behaving as the AWS API
 reference describes (pagination included), so the end-to-end test exercises the same code
 paths as real AWS. Everything else is plain moto.
+
+moto never denies a call. To test a permission gap end to end, `GetAccessPolicy` answers
+`AccessDeniedException` (HTTP 403) for policies whose name starts with `headroom-denied-`.
 """
 
 import json
@@ -15,6 +18,7 @@ import time
 from urllib.parse import unquote
 
 from moto.awslambda import urls as lambda_urls
+from moto.core.exceptions import JsonRESTError
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.responses import LambdaResponse
 from moto.opensearchserverless.exceptions import ConflictException, ResourceNotFoundException
@@ -69,8 +73,19 @@ def create_access_policy(self):
     return json.dumps({"accessPolicyDetail": detail})
 
 
+class AccessDeniedException(JsonRESTError):
+    code = 403
+
+    def __init__(self, message):
+        super().__init__("AccessDeniedException", message)
+
+
 def get_access_policy(self):
     params = json.loads(self.body)
+    if params["name"].startswith("headroom-denied-"):
+        raise AccessDeniedException(
+            f"User is not authorized to perform: aoss:GetAccessPolicy on policy {params['name']}"
+        )
     with _LOCK:
         detail = _store(self).get((params["type"], params["name"]))
     if detail is None:
