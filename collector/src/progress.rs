@@ -155,6 +155,17 @@ impl Progress {
     }
 }
 
+impl Drop for Progress {
+    /// A run that ends early (an error) leaves no half-drawn bar above its error line.
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar
+            && !bar.is_finished()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 #[expect(clippy::print_stderr, reason = "progress and the summary go to stderr")]
 fn line(text: &str) {
     eprintln!("{text}");

@@ -83,3 +83,26 @@ fn bad_flags_are_usage_errors() {
     let (code, _, _) = collect(&["--concurrency", "0"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn no_region_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_collect"))
+        .args(["--management-account-id", "111111111111"])
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", "/nonexistent/headroom-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/headroom-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run collect");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no AWS region is configured: pass --region or set AWS_REGION"),
+        "{stderr}"
+    );
+}
