@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::actions;
 use crate::credentials::{AccountClients, ClientFactory};
 use crate::error::ApiError;
+use crate::exit::InputError;
 use crate::progress::Progress;
 use crate::services;
 
@@ -77,18 +78,26 @@ pub async fn collect<F: ClientFactory>(
     let (organization, policies) = crate::org::walk(&org_client)
         .await
         .context("failed to read the organization")?;
+    // The same contradictions `analyze` rejects, caught before the long fan-out.
     if organization.management_account_id != plan.management_account_id {
-        progress.warn(&format!(
-            "the organization's management account is `{}`, not the configured `{}`",
-            organization.management_account_id, plan.management_account_id
-        ));
+        return Err(InputError(format!(
+            "the configuration names management account `{}` but the organization is managed by `{}`",
+            plan.management_account_id, organization.management_account_id
+        ))
+        .into());
     }
-    for id in &plan.skip_account_ids {
-        if !organization.accounts.contains_key(id) {
-            progress.warn(&format!(
-                "skip_account_ids names `{id}`, which is not an account of the organization"
-            ));
-        }
+    let unknown: Vec<&str> = plan
+        .skip_account_ids
+        .iter()
+        .filter(|id| !organization.accounts.contains_key(*id))
+        .map(AccountId::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(InputError(format!(
+            "skip_account_ids names account(s) not in the organization: `{}`; an entry matching nothing means the account meant to be skipped is still collected",
+            unknown.join("`, `")
+        ))
+        .into());
     }
 
     let (mut accounts, targets) = dispositions(&organization, plan, &progress);

@@ -855,3 +855,42 @@ async fn enabled_regions_skip_regions_not_opted_in() {
     let regions = services::ec2::enabled_regions(&client).await.unwrap();
     assert_eq!(regions, ["ap-east-1", "us-east-1"]);
 }
+
+#[tokio::test]
+async fn contradictions_with_the_organization_are_input_errors() {
+    use aws_sdk_organizations::types::AccountState as Sdk;
+    let accounts = vec![
+        org_mocks::account(MANAGEMENT, Some(Sdk::Active)),
+        org_mocks::account(GOOD, Some(Sdk::Active)),
+    ];
+    let run = async |plan: Plan| {
+        let rules = org_mocks::flat(accounts.clone());
+        let org = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &rules);
+        let (sts, _) = sts_mock();
+        let factory = Arc::new(MockFactory {
+            sts,
+            org,
+            accounts: BTreeMap::new(),
+        });
+        engine::collect(factory, &plan, Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err()
+    };
+    let mut unknown_skip = plan();
+    unknown_skip
+        .skip_account_ids
+        .insert(AccountId::new("555555555555").unwrap());
+    let err = run(unknown_skip).await;
+    assert_eq!(headroom_collector::exit::code_for(&err), 2);
+    assert!(err.to_string().contains("`555555555555`"), "{err}");
+
+    let mut other_management = plan();
+    other_management.management_account_id = AccountId::new(GOOD).unwrap();
+    let err = run(other_management).await;
+    assert_eq!(headroom_collector::exit::code_for(&err), 2);
+    assert!(
+        err.to_string()
+            .contains("names management account `222222222222` but the organization is managed by `111111111111`"),
+        "{err}"
+    );
+}
