@@ -218,7 +218,7 @@ impl AwsClientFactory {
             None => base.clone(),
             Some(id) => {
                 let arn = role_arn(&chain.partition, id.as_str(), SECURITY_ROLE_NAME);
-                with_role(&base, arn, SECURITY_SESSION_NAME).await?
+                with_role(&base, arn, SECURITY_SESSION_NAME, interceptor.as_ref()).await?
             }
         };
         Ok(Self {
@@ -239,8 +239,13 @@ async fn with_role(
     parent: &SdkConfig,
     role_arn: String,
     session_name: &'static str,
+    interceptor: Option<&SharedInterceptor>,
 ) -> Result<SdkConfig, ApiError> {
-    let sts = aws_sdk_sts::Client::new(parent);
+    let mut sts = aws_sdk_sts::config::Builder::from(parent);
+    if let Some(i) = interceptor {
+        sts = sts.interceptor(i.clone());
+    }
+    let sts = aws_sdk_sts::Client::from_conf(sts.build());
     let provider = AssumedRole::new(sts, role_arn, session_name);
     provider.credentials().await?;
     Ok(parent
@@ -277,7 +282,13 @@ impl ClientFactory for AwsClientFactory {
             self.management_account_id.as_str(),
             &self.org_reader_role,
         );
-        let config = with_role(&self.session, arn, ORG_READER_SESSION_NAME).await?;
+        let config = with_role(
+            &self.session,
+            arn,
+            ORG_READER_SESSION_NAME,
+            self.interceptor.as_ref(),
+        )
+        .await?;
         let mut builder = aws_sdk_organizations::config::Builder::from(&config);
         if let Some(i) = &self.interceptor {
             builder = builder.interceptor(i.clone());
@@ -291,7 +302,13 @@ impl ClientFactory for AwsClientFactory {
             account_id.as_str(),
             &self.account_reader_role,
         );
-        let config = with_role(&self.session, arn.clone(), ACCOUNT_READER_SESSION_NAME).await?;
+        let config = with_role(
+            &self.session,
+            arn.clone(),
+            ACCOUNT_READER_SESSION_NAME,
+            self.interceptor.as_ref(),
+        )
+        .await?;
         let home_region = config
             .region()
             .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);

@@ -44,7 +44,13 @@ pub async fn walk(client: &Client) -> Result<(Organization, Policies), ApiError>
 
     let roots = list_roots(client).await?;
     let (organizational_units, accounts) = walk_tree(client, &roots).await?;
-    let policies = list_all_policies(client).await?;
+    // Organizations without all features have no policies, and their policy APIs refuse.
+    let policies =
+        if o.feature_set() == Some(&org_types::OrganizationFeatureSet::ConsolidatedBilling) {
+            Policies::default()
+        } else {
+            list_all_policies(client).await?
+        };
     let org = Organization {
         id: o.id().unwrap_or_default().to_owned(),
         arn: o.arn().unwrap_or_default().to_owned(),
