@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{self as org_types, PolicyType};
 use futures::{StreamExt, TryStreamExt, stream};
-use headroom_schemas::AccountId;
+use headroom_schemas::{AccountId, Tags};
 use headroom_schemas::org::{
     Account, AccountState, Organization, OrganizationalUnit, PolicyTypeSummary, Root,
 };
@@ -153,7 +153,7 @@ async fn walk_tree(client: &Client, roots: &[Root]) -> Result<Tree, ApiError> {
         level = next;
     }
 
-    let tags: Vec<BTreeMap<String, String>> = stream::iter(found.iter())
+    let tags: Vec<Tags> = stream::iter(found.iter())
         .map(|(_, a)| list_tags(client, a.id().unwrap_or_default()))
         .buffered(ORG_PARALLELISM)
         .try_collect()
@@ -179,7 +179,7 @@ fn convert_account(
     id: AccountId,
     parent_id: String,
     a: &org_types::Account,
-    tags: BTreeMap<String, String>,
+    tags: Tags,
 ) -> Account {
     Account {
         id,
@@ -236,7 +236,7 @@ pub async fn list_accounts_for_parent(
 pub async fn list_tags(
     client: &Client,
     resource_id: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
+) -> Result<Tags, ApiError> {
     let pages: Vec<_> = client
         .list_tags_for_resource()
         .resource_id(resource_id)

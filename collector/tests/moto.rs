@@ -1172,7 +1172,7 @@ fn check_meta_and_org(snap: &Snapshot, seeded: &Seeded) {
     assert_eq!(account("prod-app").email, "prod-app@example.com");
     assert_eq!(
         account("prod-app").tags,
-        BTreeMap::from([
+        headroom_schemas::Tags::from([
             ("Environment".into(), "prod".into()),
             ("Owner".into(), "team-app".into())
         ])

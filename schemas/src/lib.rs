@@ -20,6 +20,7 @@ mod io;
 pub mod org;
 pub mod policies;
 pub mod status;
+pub mod tags;
 mod validate;
 pub mod version;
 
@@ -29,6 +30,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::ids::AccountId;
+pub use crate::tags::Tags;
 pub use crate::inventory::AccountInventory;
 pub use crate::io::{
     Compression, ReadError, WriteError, read, read_file, to_json, write, write_file,

@@ -85,7 +85,7 @@ pub struct Account {
     /// The direct parent: a root ID (`r-...`) or an OU ID.
     pub parent_id: String,
     /// The account's tags from `organizations:ListTagsForResource`.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
     /// When the account joined the organization (RFC 3339, UTC).
     pub joined_timestamp: Option<String>,
     /// `INVITED` or `CREATED`.

@@ -22,7 +22,7 @@ use headroom_schemas::org::{
 use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
 use headroom_schemas::status::{Collected, CollectionError};
 use headroom_schemas::{
-    AccountId, CallerIdentity, Compression, FormatTag, Meta, SNAPSHOT_FORMAT_VERSION, Snapshot,
+    AccountId, CallerIdentity, Compression, Tags, FormatTag, Meta, SNAPSHOT_FORMAT_VERSION, Snapshot,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -212,7 +212,7 @@ pub fn generate(accounts: usize, resources: usize, regions: usize, seed: u64) ->
                 name: name.clone(),
                 state,
                 parent_id,
-                tags: BTreeMap::from([
+                tags: Tags::from([
                     (
                         "Environment".into(),
                         ["production", "staging", "development"][n % 3].into(),
@@ -371,8 +371,8 @@ fn resource_statement(rng: &mut ChaCha8Rng, own: &AccountId, action: &str) -> St
     }
 }
 
-fn tags(rng: &mut ChaCha8Rng) -> BTreeMap<String, String> {
-    let mut t = BTreeMap::from([(
+fn tags(rng: &mut ChaCha8Rng) -> Tags {
+    let mut t = Tags::from([(
         "CostCenter".to_owned(),
         format!("cc-{}", rng.random_range(100..999)),
     )]);
@@ -526,9 +526,9 @@ fn collected_account(
                 name: format!("cluster-{i}"),
                 arn: format!("arn:aws:eks:{region}:{id}:cluster/cluster-{i}"),
                 tags: if rng.random_bool(0.9) {
-                    BTreeMap::from([("PavedRoad".into(), "true".into())])
+                    Tags::from([("PavedRoad".into(), "true".into())])
                 } else {
-                    BTreeMap::new()
+                    Tags::new()
                 },
             })
             .collect();
@@ -592,7 +592,7 @@ fn collected_account(
                     key_id,
                     key_manager: if aws { "AWS" } else { "CUSTOMER" }.into(),
                     policy: Some(policy),
-                    tags: if aws { BTreeMap::new() } else { tags(rng) },
+                    tags: if aws { Tags::new() } else { tags(rng) },
                 }
             })
             .collect();

@@ -1,6 +1,7 @@
 //! Pieces shared by the checks: report headers, the SCP report shape, outcomes, exemption
 //! tags, statement building and schema helpers for the generated documentation.
 
+use headroom_schemas::Tags;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -135,7 +136,7 @@ pub fn compliance_percentage(counts: Counts) -> f64 {
 }
 
 /// The first of `keys` that `tags` holds with a value of `true` in any case.
-pub fn exemption_tag(tags: &BTreeMap<String, String>, keys: &[String]) -> Option<String> {
+pub fn exemption_tag(tags: &Tags, keys: &[String]) -> Option<String> {
     keys.iter()
         .find(|k| tags.get(*k).is_some_and(|v| v.eq_ignore_ascii_case("true")))
         .cloned()
@@ -146,7 +147,7 @@ pub fn exemption_tag(tags: &BTreeMap<String, String>, keys: &[String]) -> Option
 pub const RCP_EXEMPTION_TAG: &str = "dp:exclude:identity";
 
 /// Whether a resource carries the RCP exemption tag.
-pub fn has_rcp_exemption(tags: &BTreeMap<String, String>) -> bool {
+pub fn has_rcp_exemption(tags: &Tags) -> bool {
     tags.get(RCP_EXEMPTION_TAG).is_some_and(|v| v == "true")
 }
 
@@ -325,8 +326,7 @@ mod tests {
 
     #[test]
     fn exemption_values_ignore_case_but_keys_do_not() {
-        let tags: BTreeMap<String, String> =
-            [("ExemptFromIMDSv2".to_owned(), "True".to_owned())].into();
+        let tags = Tags::from([("ExemptFromIMDSv2".to_owned(), "True".to_owned())]);
         assert_eq!(
             exemption_tag(&tags, &["ExemptFromIMDSv2".to_owned()]),
             Some("ExemptFromIMDSv2".to_owned())

@@ -1,6 +1,7 @@
 //! `deny_eks_create_cluster_without_tag`: deny EKS clusters created outside the paved road.
 
-use std::collections::{BTreeMap, BTreeSet};
+use headroom_schemas::Tags;
+use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,7 @@ pub struct Record {
     /// The region.
     pub region: String,
     /// The cluster's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// Whether the paved-road tag has the required value.
     pub has_paved_road_tag: bool,
     /// Violations only: `missing_paved_road_tag`.

@@ -8,6 +8,7 @@
 //! parties need no allowlisting. Anything else is compliant; its third parties become the
 //! account's allowlist.
 
+use headroom_schemas::Tags;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -67,7 +68,7 @@ pub struct Item<R> {
 /// no policy; `tags` is `None` for resources that cannot carry tags.
 pub fn assess(
     policy: Option<Result<Reach, ParseError>>,
-    tags: Option<&BTreeMap<String, String>>,
+    tags: Option<&Tags>,
 ) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
     let (violation, detail, reach) = match policy {
         None => (None, None, Reach::default()),
@@ -126,7 +127,7 @@ pub fn assess_iam(
     policy: Option<&str>,
     scope: &[&str],
     org: &OrgView<'_>,
-    tags: Option<&BTreeMap<String, String>>,
+    tags: Option<&Tags>,
 ) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
     let analysis = policy.map(|text| {
         policy_document::parse(text).map(|doc| policy_document::reach(&doc, scope, org))

@@ -1,9 +1,9 @@
 //! IAM: users, roles with their (URL-decoded) trust policies and tags, SAML providers.
 
+use headroom_schemas::Tags;
 use aws_sdk_iam::Client;
 use headroom_schemas::inventory::iam::{IamInventory, Role, SamlProvider, User};
 use percent_encoding::percent_decode_str;
-use std::collections::BTreeMap;
 
 use crate::actions;
 use crate::error::ApiError;
@@ -50,7 +50,7 @@ pub async fn collect(client: &Client) -> Result<IamInventory, ApiError> {
             arn: r.arn().to_owned(),
             path: r.path().to_owned(),
             assume_role_policy_document: r.assume_role_policy_document().map(decode_policy),
-            tags: BTreeMap::default(),
+            tags: Tags::new(),
         })
         .collect();
     let mut roles = for_each(listed, |mut role| async move {

@@ -1,8 +1,8 @@
 //! KMS: keys (AWS-managed ones included), who manages each, the `default` key policy, tags.
 
+use headroom_schemas::Tags;
 use aws_sdk_kms::Client;
 use headroom_schemas::inventory::kms::{Key, KmsInventory};
-use std::collections::BTreeMap;
 
 use crate::actions;
 use crate::error::ApiError;
@@ -70,7 +70,7 @@ pub async fn collect(client: &Client) -> Result<KmsInventory, ApiError> {
                 Err(e) => return Err(ApiError::from_sdk(actions::KMS_LIST_RESOURCE_TAGS, &e)),
             }
         } else {
-            BTreeMap::default()
+            Tags::new()
         };
         Ok(Some(Key {
             key_id: meta.key_id().to_owned(),

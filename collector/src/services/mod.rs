@@ -15,7 +15,7 @@ pub mod s3;
 pub mod secretsmanager;
 pub mod sqs;
 
-use std::collections::BTreeMap;
+use headroom_schemas::Tags;
 use std::future::Future;
 
 use aws_smithy_types::DateTime;
@@ -33,10 +33,10 @@ pub fn rfc3339(t: &DateTime) -> String {
         .unwrap_or_else(|_| t.secs().to_string())
 }
 
-/// Tags as a sorted map; entries without a key are dropped, a missing value is empty.
+/// Tags, sorted by key; entries without a key are dropped, a missing value is empty.
 pub fn tag_map<'a>(
     tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> BTreeMap<String, String> {
+) -> Tags {
     tags.into_iter()
         .filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
         .collect()

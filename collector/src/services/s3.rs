@@ -1,6 +1,6 @@
 //! S3: the account's buckets, each bucket's policy and tags (read in the bucket's region).
 
-use std::collections::BTreeMap;
+use headroom_schemas::Tags;
 use std::sync::Arc;
 
 use headroom_schemas::inventory::s3::{Bucket, S3Inventory};
@@ -49,7 +49,7 @@ pub async fn collect(clients: &Arc<dyn AccountClients>) -> Result<S3Inventory, A
                     .map(|t| (Some(t.key()), Some(t.value()))),
             ),
             Err(e) => match e.as_service_error().and_then(|s| s.meta().code()) {
-                Some("NoSuchTagSet") => BTreeMap::default(),
+                Some("NoSuchTagSet") => Tags::new(),
                 Some("NoSuchBucket") => return Ok(None),
                 _ => return Err(ApiError::from_sdk(actions::S3_GET_BUCKET_TAGGING, &e)),
             },

@@ -30,7 +30,7 @@ pub struct Instance {
     /// The instance metadata options; absent when AWS sent none.
     pub metadata_options: Option<InstanceMetadataOptions>,
     /// The instance's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }
 
 /// `MetadataOptions` of an instance, each field as AWS sent it.

@@ -1,7 +1,6 @@
 //! ECR repositories and their policies (`ecr:DescribeRepositories`, `GetRepositoryPolicy`,
 //! `ListTagsForResource`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,5 +25,5 @@ pub struct Repository {
     /// (`RepositoryPolicyNotFoundException`).
     pub policy_text: Option<String>,
     /// The repository's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }

@@ -1,6 +1,5 @@
 //! EKS clusters (`eks:ListClusters`, `eks:DescribeCluster`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -22,5 +21,5 @@ pub struct Cluster {
     /// The cluster ARN.
     pub arn: String,
     /// The cluster's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }

@@ -1,7 +1,6 @@
 //! IAM users, roles and SAML providers (`iam:ListUsers`, `ListRoles`, `ListRoleTags`,
 //! `ListSAMLProviders`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -45,7 +44,7 @@ pub struct Role {
     /// The trust policy, URL-decoded: the raw JSON text.
     pub assume_role_policy_document: Option<String>,
     /// The role's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }
 
 /// One SAML identity provider.

@@ -1,7 +1,6 @@
 //! KMS keys and their policies (`kms:ListKeys`, `DescribeKey`, `GetKeyPolicy`,
 //! `ListResourceTags`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,5 +26,5 @@ pub struct Key {
     /// The `default` key policy as raw JSON text.
     pub policy: Option<String>,
     /// The key's tags (customer-managed keys only; AWS-managed keys have none).
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }

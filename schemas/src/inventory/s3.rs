@@ -1,6 +1,5 @@
 //! S3 buckets and their policies (`s3:ListAllMyBuckets`, `GetBucketPolicy`, `GetBucketTagging`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -25,5 +24,5 @@ pub struct Bucket {
     /// (`NoSuchBucketPolicy`).
     pub policy: Option<String>,
     /// The bucket's tags (empty when it has none).
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }

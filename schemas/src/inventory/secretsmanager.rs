@@ -1,7 +1,6 @@
 //! Secrets Manager secrets and their resource policies (`secretsmanager:ListSecrets`,
 //! `GetResourcePolicy`). Secret values are never read.
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -25,5 +24,5 @@ pub struct Secret {
     /// The resource policy as raw JSON text; absent when it has none.
     pub resource_policy: Option<String>,
     /// The secret's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }

@@ -1,6 +1,5 @@
 //! SQS queues and their policies (`sqs:ListQueues`, `GetQueueAttributes`, `ListQueueTags`).
 
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,5 +23,5 @@ pub struct Queue {
     /// The `Policy` attribute as raw JSON text; absent when the queue has none.
     pub policy: Option<String>,
     /// The queue's tags.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::Tags,
 }
