@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{self as org_types, PolicyType};
 use futures::{StreamExt, TryStreamExt, stream};
-use headroom_schemas::{AccountId, Tags};
 use headroom_schemas::org::{
     Account, AccountState, Organization, OrganizationalUnit, PolicyTypeSummary, Root,
 };
 use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
+use headroom_schemas::{AccountId, Tags};
 
 use crate::actions;
 use crate::error::ApiError;
@@ -233,10 +233,7 @@ pub async fn list_accounts_for_parent(
 }
 
 /// The tags of an account (or any Organizations resource), all pages.
-pub async fn list_tags(
-    client: &Client,
-    resource_id: &str,
-) -> Result<Tags, ApiError> {
+pub async fn list_tags(client: &Client, resource_id: &str) -> Result<Tags, ApiError> {
     let pages: Vec<_> = client
         .list_tags_for_resource()
         .resource_id(resource_id)

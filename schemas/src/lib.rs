@@ -30,13 +30,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::ids::AccountId;
-pub use crate::tags::Tags;
 pub use crate::inventory::AccountInventory;
 pub use crate::io::{
     Compression, ReadError, WriteError, read, read_file, to_json, write, write_file,
 };
 pub use crate::org::Organization;
 pub use crate::policies::Policies;
+pub use crate::tags::Tags;
 pub use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
 
 /// One collection of an AWS Organization: its structure, its existing SCPs and RCPs, and the

@@ -79,7 +79,10 @@ impl std::ops::Index<&str> for Tags {
 
     /// The value of `key`, like `BTreeMap`'s index: panics when the key is absent, so use it
     /// only where absence is a bug (tests); use [`Tags::get`] otherwise.
-    #[expect(clippy::panic, reason = "Index has no other way to report a missing key")]
+    #[expect(
+        clippy::panic,
+        reason = "Index has no other way to report a missing key"
+    )]
     fn index(&self, key: &str) -> &String {
         match self.get(key) {
             Some(value) => value,
@@ -184,7 +187,10 @@ mod tests {
         assert_eq!(tags.get("a").map(String::as_str), Some("1"));
         assert_eq!(tags["b"], "2");
         assert!(tags.get("c").is_none());
-        assert_eq!(serde_json::to_string(&tags).unwrap(), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(
+            serde_json::to_string(&tags).unwrap(),
+            r#"{"a":"1","b":"2"}"#
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ use headroom_schemas::org::{
 use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
 use headroom_schemas::status::{Collected, CollectionError};
 use headroom_schemas::{
-    AccountId, CallerIdentity, Compression, Tags, FormatTag, Meta, SNAPSHOT_FORMAT_VERSION, Snapshot,
+    AccountId, CallerIdentity, Compression, FormatTag, Meta, SNAPSHOT_FORMAT_VERSION, Snapshot,
+    Tags,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,7 +1,7 @@
 //! IAM: users, roles with their (URL-decoded) trust policies and tags, SAML providers.
 
-use headroom_schemas::Tags;
 use aws_sdk_iam::Client;
+use headroom_schemas::Tags;
 use headroom_schemas::inventory::iam::{IamInventory, Role, SamlProvider, User};
 use percent_encoding::percent_decode_str;
 

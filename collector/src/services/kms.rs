@@ -1,7 +1,7 @@
 //! KMS: keys (AWS-managed ones included), who manages each, the `default` key policy, tags.
 
-use headroom_schemas::Tags;
 use aws_sdk_kms::Client;
+use headroom_schemas::Tags;
 use headroom_schemas::inventory::kms::{Key, KmsInventory};
 
 use crate::actions;

@@ -34,9 +34,7 @@ pub fn rfc3339(t: &DateTime) -> String {
 }
 
 /// Tags, sorted by key; entries without a key are dropped, a missing value is empty.
-pub fn tag_map<'a>(
-    tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> Tags {
+pub fn tag_map<'a>(tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Tags {
     tags.into_iter()
         .filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
         .collect()

@@ -1,7 +1,6 @@
 //! ECR repositories and their policies (`ecr:DescribeRepositories`, `GetRepositoryPolicy`,
 //! `ListTagsForResource`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,5 @@
 //! EKS clusters (`eks:ListClusters`, `eks:DescribeCluster`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,6 @@
 //! IAM users, roles and SAML providers (`iam:ListUsers`, `ListRoles`, `ListRoleTags`,
 //! `ListSAMLProviders`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

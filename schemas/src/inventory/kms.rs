@@ -1,7 +1,6 @@
 //! KMS keys and their policies (`kms:ListKeys`, `DescribeKey`, `GetKeyPolicy`,
 //! `ListResourceTags`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

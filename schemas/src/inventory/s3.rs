@@ -1,6 +1,5 @@
 //! S3 buckets and their policies (`s3:ListAllMyBuckets`, `GetBucketPolicy`, `GetBucketTagging`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

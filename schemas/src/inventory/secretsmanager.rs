@@ -1,7 +1,6 @@
 //! Secrets Manager secrets and their resource policies (`secretsmanager:ListSecrets`,
 //! `GetResourcePolicy`). Secret values are never read.
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

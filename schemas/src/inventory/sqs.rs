@@ -1,6 +1,5 @@
 //! SQS queues and their policies (`sqs:ListQueues`, `GetQueueAttributes`, `ListQueueTags`).
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
