@@ -131,6 +131,9 @@ pub struct BlockingAccount {
     pub id: AccountId,
     /// The account name.
     pub name: String,
+    /// The IDs of the root and the OUs above the account, root first: the blockers of a
+    /// recommendation are those with its `blocked_at` among these.
+    pub ancestor_ids: Vec<String>,
     /// Violating, incomplete, or without a verdict.
     pub status: BlockStatus,
     /// Violations by reason code (for `violating`).
@@ -183,10 +186,19 @@ pub enum PassedOverReason {
         /// `max_policies_per_target`.
         max_policies: usize,
     },
+    /// A statement of this check, built with the allowlist of the node's whole subtree, is
+    /// too large for a policy of its own; nodes below need smaller allowlists.
+    TooLarge {
+        /// The size of a policy holding only that statement.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
 }
 
 impl PassedOver {
-    fn describe(&self, kind: CheckKind) -> String {
+    /// `Root has 2 blocking accounts beneath it`, `OU 'X' already holds 5 SCPs ...`.
+    pub fn describe(&self, kind: CheckKind) -> String {
         let kind = kind_name(kind);
         match &self.why {
             PassedOverReason::Blocked { blocking_accounts } => format!(
@@ -200,6 +212,10 @@ impl PassedOver {
                 max_policies,
             } => format!(
                 "{} already holds {existing_policies} {kind}s and would need {needed_policies} new, over the limit of {max_policies} per target",
+                self.target.label()
+            ),
+            PassedOverReason::TooLarge { size, limit } => format!(
+                "at {} the allowlist makes a statement of {size} characters alone, over the {kind} limit of {limit}",
                 self.target.label()
             ),
         }
@@ -217,8 +233,11 @@ pub struct Recommendation {
     pub skipped_accounts: Vec<AccountRef>,
     /// Suspended, closed or pending accounts beneath the target.
     pub inactive_accounts: Vec<AccountRef>,
-    /// The accounts that keep the nearest blocked node above from taking it, and why.
-    pub blocking_accounts: Vec<BlockingAccount>,
+    /// The nearest node above the target that accounts block (a root or OU ID), if any: the
+    /// check's `blocking_accounts` with this ID among their `ancestor_ids` are the accounts
+    /// that keep the recommendation from going higher. (Listed once per check rather than per
+    /// recommendation, so the summary stays linear in the size of the organization.)
+    pub blocked_at: Option<String>,
     /// The nodes above the target, root first, and why each could not take the policy.
     pub passed_over: Vec<PassedOver>,
     /// What the guardrail must allow here: the union of the covered accounts' needs plus the
@@ -462,15 +481,18 @@ impl<'a> Tree<'a> {
         out
     }
 
-    fn accounts_beneath(&self, node: Node<'a>) -> Vec<&'a Account> {
+    /// The non-management accounts at or beneath `node`.
+    fn accounts_beneath(&self, node: Node<'a>) -> std::borrow::Cow<'_, [&'a Account]> {
         match node {
-            Node::Account(a) if a.id == self.org.management_account_id => Vec::new(),
-            Node::Account(a) => vec![a],
-            _ => self
-                .beneath
-                .get(self.node_id(node))
-                .cloned()
-                .unwrap_or_default(),
+            Node::Account(a) if a.id == self.org.management_account_id => {
+                std::borrow::Cow::Borrowed(&[])
+            }
+            Node::Account(a) => std::borrow::Cow::Owned(vec![a]),
+            _ => std::borrow::Cow::Borrowed(
+                self.beneath
+                    .get(self.node_id(node))
+                    .map_or(&[][..], Vec::as_slice),
+            ),
         }
     }
 
@@ -516,6 +538,20 @@ impl<'a> Tree<'a> {
         }
     }
 
+    fn ancestor_ids(&self, account: &Account) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor = account.parent_id.as_str();
+        for _ in 0..=self.org.organizational_units.len() {
+            out.push(cursor.to_owned());
+            match self.org.organizational_units.get(cursor) {
+                Some(ou) => cursor = &ou.parent_id,
+                None => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
     fn account_ref(&self, account: &Account) -> AccountRef {
         AccountRef {
             id: account.id.clone(),
@@ -546,6 +582,7 @@ fn standing<'v>(tree: &Tree<'_>, run: &'v CheckRun, account: &Account) -> Standi
         return Standing::Blocking(BlockingAccount {
             id: account.id.clone(),
             name: tree.settings.account_name(account),
+            ancestor_ids: tree.ancestor_ids(account),
             status: BlockStatus::NoVerdict,
             violations: BTreeMap::new(),
             gaps: Vec::new(),
@@ -556,6 +593,7 @@ fn standing<'v>(tree: &Tree<'_>, run: &'v CheckRun, account: &Account) -> Standi
         AccountStatus::Violating { reasons } => Standing::Blocking(BlockingAccount {
             id: account.id.clone(),
             name: tree.settings.account_name(account),
+            ancestor_ids: tree.ancestor_ids(account),
             status: BlockStatus::Violating,
             violations: reasons.clone(),
             gaps: Vec::new(),
@@ -563,6 +601,7 @@ fn standing<'v>(tree: &Tree<'_>, run: &'v CheckRun, account: &Account) -> Standi
         AccountStatus::Incomplete { gaps } => Standing::Blocking(BlockingAccount {
             id: account.id.clone(),
             name: tree.settings.account_name(account),
+            ancestor_ids: tree.ancestor_ids(account),
             status: BlockStatus::Incomplete,
             violations: BTreeMap::new(),
             gaps: gaps.clone(),
@@ -585,9 +624,9 @@ struct Subtree {
     allowlist: BTreeSet<String>,
 }
 
-fn subtree(tree: &Tree<'_>, run: &CheckRun, node: Node<'_>) -> Subtree {
+fn subtree(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Subtree {
     let mut out = Subtree::default();
-    for account in tree.accounts_beneath(node) {
+    for account in accounts {
         match standing(tree, run, account) {
             Standing::Clean(v) => {
                 out.clean.push(tree.account_ref(account));
@@ -615,6 +654,8 @@ struct Slot {
     target: Target,
     existing: usize,
     checks: Vec<TargetCheck>,
+    /// The size of each statement of each check, as measured when it was placed.
+    sizes: Vec<Vec<usize>>,
 }
 
 impl Slot {
@@ -634,10 +675,22 @@ impl Slot {
 /// One pending node of the walk, with what lies above it.
 struct Pending<'a> {
     node: Node<'a>,
-    passed_over: Vec<PassedOver>,
-    /// Blocking accounts beneath the nearest blocked ancestor.
-    nearest_blockers: Vec<BlockingAccount>,
+    /// Shared by siblings; copied only into recommendations.
+    passed_over: std::rc::Rc<Vec<PassedOver>>,
+    /// The nearest blocked ancestor.
+    blocked: Option<Blocked>,
 }
+
+/// A blocked node, with the first few blocking accounts beneath it for the reasoning text.
+#[derive(Clone)]
+struct Blocked {
+    node_id: String,
+    count: usize,
+    first: Vec<String>,
+}
+
+/// How many blocking accounts a reasoning text names before "and N more".
+const NAMED_BLOCKERS: usize = 3;
 
 /// Places every check run. `statements` builds a check's statements for a target's allowlist.
 ///
@@ -650,6 +703,8 @@ pub fn place(
     statements: &StatementSource<'_>,
 ) -> Result<Plan, PolicyError> {
     let tree = Tree::new(org, settings);
+    let existing = Attachments::new(existing);
+    let existing = &existing;
     let mut runs: Vec<&CheckRun> = runs.iter().collect();
     runs.sort_by_key(|r| (r.kind, r.check_id));
     let mut slots: BTreeMap<(CheckKind, String), Slot> = BTreeMap::new();
@@ -657,7 +712,7 @@ pub fn place(
     for run in runs {
         checks.push(place_check(
             &tree, existing, settings, run, statements, &mut slots,
-        )?);
+        ));
     }
     let mut targets = Vec::with_capacity(slots.len());
     for ((kind, _), slot) in slots {
@@ -694,101 +749,123 @@ pub fn place(
         });
     }
     targets.sort_by(|a, b| {
-        (a.kind, target_sort_key(&a.target)).cmp(&(b.kind, target_sort_key(&b.target)))
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| target_order(&a.target, &b.target))
     });
     Ok(Plan { checks, targets })
 }
 
-fn target_sort_key(t: &Target) -> (Level, Vec<String>, String, String) {
-    (t.level, t.ou_path.clone(), t.name.clone(), t.id.clone())
+/// Root first, then OUs by path, then accounts by OU path and name; IDs break ties.
+fn target_order(a: &Target, b: &Target) -> std::cmp::Ordering {
+    (a.level, &a.ou_path, &a.name, &a.id).cmp(&(b.level, &b.ou_path, &b.name, &b.id))
 }
 
-fn existing_count(existing: &Policies, kind: CheckKind, target_id: &str) -> usize {
-    let (scps, rcps) = existing.attachment_counts(target_id);
-    match kind {
-        CheckKind::Scp => scps,
-        CheckKind::Rcp => rcps,
+/// How many policies of each type are attached to each target today (what
+/// [`Policies::attachment_counts`] answers, indexed once: the AWS-managed full-access policies
+/// are attached everywhere, so asking per node would be quadratic).
+struct Attachments<'a> {
+    counts: BTreeMap<(CheckKind, &'a str), usize>,
+}
+
+impl<'a> Attachments<'a> {
+    fn new(existing: &'a Policies) -> Self {
+        let mut counts = BTreeMap::new();
+        for (kind, policies) in [
+            (CheckKind::Scp, &existing.scps),
+            (CheckKind::Rcp, &existing.rcps),
+        ] {
+            for policy in policies.values() {
+                let targets: BTreeSet<&str> = policy
+                    .targets
+                    .iter()
+                    .map(|t| t.target_id.as_str())
+                    .collect();
+                for target in targets {
+                    *counts.entry((kind, target)).or_default() += 1;
+                }
+            }
+        }
+        Self { counts }
+    }
+
+    fn count(&self, kind: CheckKind, target_id: &str) -> usize {
+        self.counts.get(&(kind, target_id)).copied().unwrap_or(0)
     }
 }
 
 fn place_check(
     tree: &Tree<'_>,
-    existing: &Policies,
+    existing: &Attachments<'_>,
     settings: &Settings,
     run: &CheckRun,
     statements: &StatementSource<'_>,
     slots: &mut BTreeMap<(CheckKind, String), Slot>,
-) -> Result<CheckPlacement, PolicyError> {
+) -> CheckPlacement {
     let max = settings.limits.max_policies_per_target;
     let limit = policies::limit_for(run.kind, &settings.limits);
-    let whole = subtree(tree, run, Node::Root);
+    let whole = subtree(tree, run, &tree.accounts_beneath(Node::Root));
     let mut recommendations = Vec::new();
     let mut uncovered = Vec::new();
+    let mut built: BTreeMap<BTreeSet<String>, (Vec<Statement>, Vec<usize>)> = BTreeMap::new();
     let mut stack = vec![Pending {
         node: Node::Root,
-        passed_over: Vec::new(),
-        nearest_blockers: Vec::new(),
+        passed_over: std::rc::Rc::new(Vec::new()),
+        blocked: None,
     }];
     while let Some(pending) = stack.pop() {
         let node = pending.node;
-        if let Node::Account(a) = node
-            && a.id == tree.org.management_account_id
-        {
-            continue;
-        }
-        let sub = subtree(tree, run, node);
-        let target = tree.target(node);
-        let descend = |why: PassedOverReason, blockers: Vec<BlockingAccount>| {
-            let mut passed_over = pending.passed_over.clone();
-            passed_over.push(PassedOver {
-                target: target.clone(),
-                why,
-            });
-            let children = tree.children(node);
-            children
-                .into_iter()
-                .rev()
-                .map(|child| Pending {
-                    node: child,
-                    passed_over: passed_over.clone(),
-                    nearest_blockers: blockers.clone(),
-                })
-                .collect::<Vec<_>>()
-        };
-        if !sub.blocking.is_empty() {
-            let why = PassedOverReason::Blocked {
-                blocking_accounts: sub.blocking.len(),
-            };
-            stack.extend(descend(why, sub.blocking));
-            continue;
-        }
-        if sub.clean.is_empty() {
+        let accounts = tree.accounts_beneath(node);
+        // Counting first keeps the walk linear: the full subtree is built only for targets.
+        let scan = scan(tree, run, &accounts);
+        if scan.clean == 0 && scan.blocking == 0 {
             continue; // only skipped, inactive or management accounts beneath
         }
-        let allowlist = sub.allowlist.clone();
-        let new_statements = statements(run, &allowlist);
-        let key = (run.kind, target.id.clone());
-        let existing_here = existing_count(existing, run.kind, &target.id);
-        let needed = policies_needed(slots.get(&key), run, &new_statements, limit)?;
-        if existing_here + needed > max {
-            let why = PassedOverReason::Full {
-                existing_policies: existing_here,
-                needed_policies: needed,
-                max_policies: max,
+        if scan.blocking > 0 && matches!(node, Node::Account(_)) {
+            continue; // a blocking account: listed once per check, nothing below it
+        }
+        let target = tree.target(node);
+        let descend = |why: PassedOverReason, blocked: Option<&Blocked>| {
+            descend(tree, &pending, &target, why, blocked)
+        };
+        if scan.blocking > 0 {
+            let why = PassedOverReason::Blocked {
+                blocking_accounts: scan.blocking,
             };
+            let blocked = Blocked {
+                node_id: target.id.clone(),
+                count: scan.blocking,
+                first: scan.first,
+            };
+            stack.extend(descend(why, Some(&blocked)));
+            continue;
+        }
+        let sub = subtree(tree, run, &accounts);
+        // Many targets share an allowlist (often the empty one): build each once.
+        let (new_statements, new_sizes) = built
+            .entry(sub.allowlist.clone())
+            .or_insert_with(|| {
+                let list = statements(run, &sub.allowlist);
+                let sizes = list.iter().map(policies::statement_size).collect();
+                (list, sizes)
+            })
+            .clone();
+        let key = (run.kind, target.id.clone());
+        let existing_here = existing.count(run.kind, &target.id);
+        let room = Room {
+            existing: existing_here,
+            max,
+            limit,
+        };
+        if let Some(why) = obstacle(slots.get(&key), &new_sizes, room) {
             if let Node::Account(a) = node {
-                let full = PassedOver { target, why };
                 uncovered.push(UncoveredAccount {
                     id: a.id.clone(),
                     name: tree.settings.account_name(a),
-                    reason: format!(
-                        "{}; there is no node below an account",
-                        full.describe(run.kind)
-                    ),
+                    reason: uncovered_reason(run, target, why, &new_statements, limit),
                 });
             } else {
-                let blockers = pending.nearest_blockers.clone();
-                stack.extend(descend(why, blockers));
+                stack.extend(descend(why, pending.blocked.as_ref()));
             }
             continue;
         }
@@ -796,41 +873,145 @@ fn place_check(
             target: target.clone(),
             existing: existing_here,
             checks: Vec::new(),
+            sizes: Vec::new(),
         });
         slot.checks.push(TargetCheck {
             check_id: run.check_id.to_owned(),
-            allowlist: allowlist.iter().cloned().collect(),
+            allowlist: sub.allowlist.iter().cloned().collect(),
             statements: new_statements,
         });
+        slot.sizes.push(new_sizes);
         let reasoning = recommendation_reasoning(run.kind, &target, &sub, &pending);
         recommendations.push(Recommendation {
             target,
             covered_accounts: sub.clean,
             skipped_accounts: sub.skipped,
             inactive_accounts: sub.inactive,
-            blocking_accounts: pending.nearest_blockers,
-            passed_over: pending.passed_over,
-            allowlist: allowlist.into_iter().collect(),
+            blocked_at: pending.blocked.map(|b| b.node_id),
+            passed_over: std::rc::Rc::unwrap_or_clone(pending.passed_over),
+            allowlist: sub.allowlist.into_iter().collect(),
             reasoning,
         });
     }
-    Ok(finish_check(tree, run, whole, recommendations, uncovered))
+    finish_check(tree, run, whole, recommendations, uncovered)
 }
 
-/// How many new policies a target needs with this check's statements added to those of the
-/// checks placed there before.
-fn policies_needed(
-    slot: Option<&Slot>,
+/// Blocking and clean accounts beneath a node, counted without building the subtree.
+struct Scan {
+    blocking: usize,
+    clean: usize,
+    /// The first few blocking accounts, for the reasoning text.
+    first: Vec<String>,
+}
+
+fn scan(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Scan {
+    let mut out = Scan {
+        blocking: 0,
+        clean: 0,
+        first: Vec::new(),
+    };
+    for account in accounts {
+        match run.verdicts.get(&account.id).map(|v| &v.status) {
+            None | Some(AccountStatus::Violating { .. } | AccountStatus::Incomplete { .. }) => {
+                out.blocking += 1;
+                if out.first.len() < NAMED_BLOCKERS {
+                    out.first.push(format!(
+                        "{} ({})",
+                        tree.settings.account_name(account),
+                        account.id
+                    ));
+                }
+            }
+            Some(AccountStatus::Clean) => out.clean += 1,
+            Some(AccountStatus::Excluded { .. }) => {}
+        }
+    }
+    out
+}
+
+/// The children of a passed-over node, to visit next (in order, for a stack).
+fn descend<'a>(
+    tree: &Tree<'a>,
+    pending: &Pending<'a>,
+    target: &Target,
+    why: PassedOverReason,
+    blocked: Option<&Blocked>,
+) -> Vec<Pending<'a>> {
+    let mut passed_over = pending.passed_over.as_ref().clone();
+    passed_over.push(PassedOver {
+        target: target.clone(),
+        why,
+    });
+    let passed_over = std::rc::Rc::new(passed_over);
+    tree.children(pending.node)
+        .into_iter()
+        .rev()
+        .map(|child| Pending {
+            node: child,
+            passed_over: std::rc::Rc::clone(&passed_over),
+            blocked: blocked.cloned(),
+        })
+        .collect()
+}
+
+/// Why a clean account that cannot take the check's policy stays uncovered.
+fn uncovered_reason(
     run: &CheckRun,
-    new_statements: &[Statement],
+    target: Target,
+    why: PassedOverReason,
+    statements: &[Statement],
     limit: usize,
-) -> Result<usize, PolicyError> {
-    let mut items: Vec<Item<'_>> = slot.map(Slot::items).unwrap_or_default();
-    items.extend(new_statements.iter().map(|s| Item {
-        check_id: run.check_id,
-        statement: s,
-    }));
-    Ok(policies::pack(&items, run.kind, limit)?.len())
+) -> String {
+    match why {
+        PassedOverReason::TooLarge { .. } => {
+            policies::too_large_alone(run.check_id, run.kind, statements, limit)
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        }
+        why => format!(
+            "{}; there is no node below an account",
+            PassedOver { target, why }.describe(run.kind)
+        ),
+    }
+}
+
+/// What a target has room for.
+#[derive(Clone, Copy)]
+struct Room {
+    /// Policies of the type attached there today.
+    existing: usize,
+    /// `max_policies_per_target`.
+    max: usize,
+    /// The size limit of one document.
+    limit: usize,
+}
+
+/// Why a clean target cannot take a check's statements (of `new_sizes`), if it cannot: one is
+/// too large for a document of its own, or the packed policies would exceed the quota.
+fn obstacle(slot: Option<&Slot>, new_sizes: &[usize], room: Room) -> Option<PassedOverReason> {
+    let alone = policies::empty_document_size() + new_sizes.iter().copied().max().unwrap_or(0);
+    if alone > room.limit {
+        return Some(PassedOverReason::TooLarge {
+            size: alone,
+            limit: room.limit,
+        });
+    }
+    let needed = policies_needed(slot, new_sizes, room.limit);
+    (room.existing + needed > room.max).then_some(PassedOverReason::Full {
+        existing_policies: room.existing,
+        needed_policies: needed,
+        max_policies: room.max,
+    })
+}
+
+/// How many new policies a target needs with statements of `new_sizes` added to those of the
+/// checks placed there before.
+fn policies_needed(slot: Option<&Slot>, new_sizes: &[usize], limit: usize) -> usize {
+    let mut sizes: Vec<usize> = slot
+        .map(|s| s.sizes.iter().flatten().copied().collect())
+        .unwrap_or_default();
+    sizes.extend_from_slice(new_sizes);
+    policies::pack_sizes(&sizes, limit).len()
 }
 
 /// The check-level summary once every recommendation is known.
@@ -841,7 +1022,7 @@ fn finish_check(
     mut recommendations: Vec<Recommendation>,
     uncovered: Vec<UncoveredAccount>,
 ) -> CheckPlacement {
-    recommendations.sort_by_key(|r| target_sort_key(&r.target));
+    recommendations.sort_by(|a, b| target_order(&a.target, &b.target));
     let covered: usize = recommendations
         .iter()
         .map(|r| r.covered_accounts.len())
@@ -899,14 +1080,15 @@ fn recommendation_reasoning(
     if let Some(parent) = pending.passed_over.last() {
         let _ = write!(text, " Not higher: {}", parent.describe(kind));
         if matches!(parent.why, PassedOverReason::Blocked { .. })
-            && !pending.nearest_blockers.is_empty()
+            && let Some(blocked) = &pending.blocked
         {
-            let names: Vec<String> = pending
-                .nearest_blockers
-                .iter()
-                .map(|b| format!("{} ({})", b.name, b.id))
-                .collect();
-            let _ = write!(text, " ({})", names.join(", "));
+            let more = blocked.count.saturating_sub(blocked.first.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let _ = write!(text, " ({}{tail})", blocked.first.join(", "));
         }
         text.push('.');
     }
@@ -942,8 +1124,13 @@ fn check_reasoning(
         }
         if !uncovered.is_empty() {
             reasons.push(format!(
-                "{} under targets with no free {kind} slot",
-                plural(uncovered.len(), "clean account")
+                "{} clean but uncovered: {}",
+                if uncovered.len() == 1 {
+                    "1 account is".to_owned()
+                } else {
+                    format!("{} accounts are", uncovered.len())
+                },
+                uncovered.first().map_or("", |u| u.reason.as_str())
             ));
         }
         return format!(
@@ -966,7 +1153,7 @@ fn check_reasoning(
     if !uncovered.is_empty() {
         let _ = write!(
             text,
-            "; {} uncovered because its target is full",
+            "; {} uncovered (a full target or an allowlist too large)",
             plural(uncovered.len(), "clean account")
         );
     }

@@ -183,6 +183,32 @@ pub fn statement_size(statement: &Statement) -> usize {
     out.len()
 }
 
+/// The error for the first of `statements` (of one check) too large for a document of its
+/// own, if any.
+pub fn too_large_alone(
+    check_id: &str,
+    kind: CheckKind,
+    statements: &[Statement],
+    limit: usize,
+) -> Option<PolicyError> {
+    let base = empty_document_size();
+    let size = statements
+        .iter()
+        .map(statement_size)
+        .find(|s| base + s > limit)?;
+    let (kind_name, kind_key) = match kind {
+        CheckKind::Scp => ("SCP", "scp"),
+        CheckKind::Rcp => ("RCP", "rcp"),
+    };
+    Some(PolicyError::StatementTooLarge {
+        check_id: check_id.to_owned(),
+        kind: kind_name,
+        kind_key,
+        size: base + size,
+        limit,
+    })
+}
+
 /// The character limit for documents of `kind`.
 pub fn limit_for(kind: CheckKind, limits: &headroom_schemas::config::Limits) -> usize {
     match kind {
@@ -245,7 +271,14 @@ pub fn pack(items: &[Item<'_>], kind: CheckKind, limit: usize) -> Result<Vec<Bin
             });
         }
     }
-    let mut order: Vec<usize> = (0..items.len()).collect();
+    Ok(pack_sizes(&sizes, limit))
+}
+
+/// First-fit-decreasing over statement sizes (each of which fits a document alone), with the
+/// same ordering rules as [`pack`].
+pub fn pack_sizes(sizes: &[usize], limit: usize) -> Vec<Bin> {
+    let base = empty_document_size();
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]).then(a.cmp(b)));
     let mut bins: Vec<Bin> = Vec::new();
     for index in order {
@@ -265,7 +298,7 @@ pub fn pack(items: &[Item<'_>], kind: CheckKind, limit: usize) -> Result<Vec<Bin
         bin.members.sort_unstable();
     }
     bins.sort_by_key(|bin| bin.members.first().copied());
-    Ok(bins)
+    bins
 }
 
 /// The distinct `Sid`s of some statements, for reports.

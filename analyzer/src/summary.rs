@@ -77,21 +77,22 @@ pub fn outputs(
 /// The `format` tag of `summary.json`.
 pub const SUMMARY_FORMAT: &str = "headroom-summary";
 
-/// The placement summary: every check's placement and every generated policy.
+/// The placement summary: every check's placement and every generated policy. It borrows the
+/// plan: it exists to be serialized and printed.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Summary {
+pub struct Summary<'a> {
     /// Always `headroom-summary`.
-    pub format: String,
+    pub format: &'static str,
     /// The version of this document's shape.
     pub format_version: SummaryVersion,
     /// The organization the snapshot describes.
-    pub organization: OrganizationInfo,
+    pub organization: OrganizationInfo<'a>,
     /// The AWS quotas placement respected.
     pub limits: LimitsInfo,
     /// One entry per enabled check: SCPs first, each kind by check ID.
-    pub checks: Vec<CheckSummary>,
+    pub checks: Vec<CheckSummary<'a>>,
     /// One entry per (kind, target) that receives new policies, in Terraform file order.
-    pub targets: Vec<TargetSummary>,
+    pub targets: Vec<TargetSummary<'a>>,
 }
 
 /// `major.minor` of the summary format.
@@ -105,13 +106,13 @@ pub struct SummaryVersion {
 
 /// Facts about the organization, from the snapshot.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct OrganizationInfo {
+pub struct OrganizationInfo<'a> {
     /// The organization ID.
-    pub id: String,
+    pub id: &'a str,
     /// The root ID.
-    pub root_id: String,
+    pub root_id: &'a str,
     /// When the snapshot was collected (RFC 3339).
-    pub collected_at: String,
+    pub collected_at: &'a str,
 }
 
 /// The quotas placement and packing respected.
@@ -127,9 +128,9 @@ pub struct LimitsInfo {
 
 /// One check's placement.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CheckSummary {
+pub struct CheckSummary<'a> {
     /// The check ID.
-    pub check_id: String,
+    pub check_id: &'a str,
     /// `scp` or `rcp`.
     #[schemars(with = "crate::placement::KindSchema")]
     pub kind: CheckKind,
@@ -138,69 +139,72 @@ pub struct CheckSummary {
     /// Account counts.
     pub accounts: AccountCounts,
     /// Why, for the check as a whole (the reason for `none`).
-    pub reasoning: String,
+    pub reasoning: &'a str,
     /// The attachments: root first, then OUs by path, then accounts.
-    pub recommendations: Vec<RecommendationSummary>,
-    /// Every account that blocks this check.
-    pub blocking_accounts: Vec<BlockingAccount>,
-    /// Clean accounts no attachment covers because their own target is full.
-    pub uncovered_accounts: Vec<UncoveredAccount>,
+    pub recommendations: Vec<RecommendationSummary<'a>>,
+    /// Every account that blocks this check, with why and where.
+    pub blocking_accounts: &'a [BlockingAccount],
+    /// Clean accounts no attachment covers (their own target is full, or the check's
+    /// statement is too large even for them alone), with why.
+    pub uncovered_accounts: &'a [UncoveredAccount],
 }
 
 /// One attachment of one check.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RecommendationSummary {
+pub struct RecommendationSummary<'a> {
     /// `root`, `ou` or `account`.
     pub level: Level,
     /// Where to attach.
-    pub target: Target,
+    pub target: &'a Target,
     /// The analyzed, clean accounts it protects.
-    pub covered_accounts: Vec<AccountRef>,
+    pub covered_accounts: &'a [AccountRef],
     /// Accounts in `skip_account_ids` beneath the target (not analyzed; the policy applies).
-    pub skipped_accounts: Vec<AccountRef>,
+    pub skipped_accounts: &'a [AccountRef],
     /// Suspended, closed or pending accounts beneath the target.
-    pub inactive_accounts: Vec<AccountRef>,
-    /// The accounts that keep the nearest blocked node above from taking it.
-    pub blocking_accounts: Vec<BlockingAccount>,
+    pub inactive_accounts: &'a [AccountRef],
+    /// The nearest node above that accounts block (root or OU ID), if any: the check's
+    /// `blocking_accounts` with it among their `ancestor_ids` keep this attachment from going
+    /// higher.
+    pub blocked_at: Option<&'a str>,
     /// The nodes above the target, root first, and why each could not take it.
-    pub passed_over: Vec<PassedOver>,
+    pub passed_over: &'a [PassedOver],
     /// What the guardrail allows here (union beneath plus configured extras), sorted.
-    pub allowlist: Vec<String>,
+    pub allowlist: &'a [String],
     /// A sentence explaining the choice.
-    pub reasoning: String,
+    pub reasoning: &'a str,
     /// The Terraform file, relative to the SCP or RCP directory.
-    pub terraform_file: String,
+    pub terraform_file: &'a str,
     /// The names of the new policies holding this check's statements at this target.
-    pub policies: Vec<String>,
+    pub policies: Vec<&'a str>,
 }
 
 /// The new policies of one type for one target.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TargetSummary {
+pub struct TargetSummary<'a> {
     /// `scp` or `rcp`.
     #[schemars(with = "crate::placement::KindSchema")]
     pub kind: CheckKind,
     /// The node.
-    pub target: Target,
+    pub target: &'a Target,
     /// The Terraform file, relative to the SCP or RCP directory.
-    pub terraform_file: String,
+    pub terraform_file: &'a str,
     /// Policies of this type attached there before Headroom's.
     pub existing_policies: usize,
     /// `max_policies_per_target`.
     pub max_policies: usize,
     /// The checks placed there, by ID.
-    pub checks: Vec<String>,
+    pub checks: Vec<&'a str>,
     /// The new policies, in file order.
-    pub policies: Vec<PolicySummary>,
+    pub policies: Vec<PolicySummary<'a>>,
 }
 
 /// One generated policy.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PolicySummary {
+pub struct PolicySummary<'a> {
     /// The policy's name in AWS.
-    pub name: String,
+    pub name: &'a str,
     /// The Terraform resource name of the policy and of its attachment.
-    pub resource: String,
+    pub resource: &'a str,
     /// The document's size in characters, exactly as Terraform's `jsonencode` writes it.
     pub size: usize,
     /// The limit for this policy type.
@@ -212,30 +216,30 @@ pub struct PolicySummary {
 }
 
 /// Builds the summary from the plan and the Terraform names (aligned with `plan.targets`).
-pub fn summary(
-    plan: &Plan,
-    names: &[TargetNames],
-    facts: SnapshotFacts<'_>,
+pub fn summary<'a>(
+    plan: &'a Plan,
+    names: &'a [TargetNames],
+    facts: SnapshotFacts<'a>,
     limits: &Limits,
-) -> Summary {
-    let targets: Vec<TargetSummary> = plan
+) -> Summary<'a> {
+    let targets: Vec<TargetSummary<'a>> = plan
         .targets
         .iter()
         .zip(names)
         .map(|(t, n)| TargetSummary {
             kind: t.kind,
-            target: t.target.clone(),
-            terraform_file: n.file.clone(),
+            target: &t.target,
+            terraform_file: &n.file,
             existing_policies: t.existing_policies,
             max_policies: limits.max_policies_per_target,
-            checks: t.checks.iter().map(|c| c.check_id.clone()).collect(),
+            checks: t.checks.iter().map(|c| c.check_id.as_str()).collect(),
             policies: t
                 .policies
                 .iter()
                 .zip(&n.policies)
                 .map(|(p, pn)| PolicySummary {
-                    name: pn.name.clone(),
-                    resource: pn.resource.clone(),
+                    name: &pn.name,
+                    resource: &pn.resource,
                     size: p.size,
                     max_size: policies::limit_for(t.kind, limits),
                     checks: t.checks_of(p),
@@ -246,18 +250,22 @@ pub fn summary(
                 .collect(),
         })
         .collect();
+    let index: BTreeMap<(CheckKind, &str), &TargetSummary<'a>> = targets
+        .iter()
+        .map(|t| ((t.kind, t.target.id.as_str()), t))
+        .collect();
     let checks = plan
         .checks
         .iter()
-        .map(|c| check_summary(c, &targets))
+        .map(|c| check_summary(c, &index))
         .collect();
     Summary {
-        format: SUMMARY_FORMAT.to_owned(),
+        format: SUMMARY_FORMAT,
         format_version: SummaryVersion { major: 1, minor: 0 },
         organization: OrganizationInfo {
-            id: facts.org_id.to_owned(),
-            root_id: facts.root_id.to_owned(),
-            collected_at: facts.collected_at.to_owned(),
+            id: facts.org_id,
+            root_id: facts.root_id,
+            collected_at: facts.collected_at,
         },
         limits: LimitsInfo {
             scp_max_chars: limits.scp_max_chars,
@@ -269,31 +277,32 @@ pub fn summary(
     }
 }
 
-fn check_summary(check: &CheckPlacement, targets: &[TargetSummary]) -> CheckSummary {
+fn check_summary<'a>(
+    check: &'a CheckPlacement,
+    targets: &BTreeMap<(CheckKind, &str), &TargetSummary<'a>>,
+) -> CheckSummary<'a> {
     let recommendations = check
         .recommendations
         .iter()
         .map(|r| {
-            let target = targets
-                .iter()
-                .find(|t| t.kind == check.kind && t.target.id == r.target.id);
+            let target = targets.get(&(check.kind, r.target.id.as_str()));
             RecommendationSummary {
                 level: r.target.level,
-                target: r.target.clone(),
-                covered_accounts: r.covered_accounts.clone(),
-                skipped_accounts: r.skipped_accounts.clone(),
-                inactive_accounts: r.inactive_accounts.clone(),
-                blocking_accounts: r.blocking_accounts.clone(),
-                passed_over: r.passed_over.clone(),
-                allowlist: r.allowlist.clone(),
-                reasoning: r.reasoning.clone(),
-                terraform_file: target.map(|t| t.terraform_file.clone()).unwrap_or_default(),
+                target: &r.target,
+                covered_accounts: &r.covered_accounts,
+                skipped_accounts: &r.skipped_accounts,
+                inactive_accounts: &r.inactive_accounts,
+                blocked_at: r.blocked_at.as_deref(),
+                passed_over: &r.passed_over,
+                allowlist: &r.allowlist,
+                reasoning: &r.reasoning,
+                terraform_file: target.map_or("", |t| t.terraform_file),
                 policies: target
                     .map(|t| {
                         t.policies
                             .iter()
                             .filter(|p| p.checks.contains(&check.check_id))
-                            .map(|p| p.name.clone())
+                            .map(|p| p.name)
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -301,20 +310,20 @@ fn check_summary(check: &CheckPlacement, targets: &[TargetSummary]) -> CheckSumm
         })
         .collect();
     CheckSummary {
-        check_id: check.check_id.clone(),
+        check_id: &check.check_id,
         kind: check.kind,
         level: check.level,
         accounts: check.accounts,
-        reasoning: check.reasoning.clone(),
+        reasoning: &check.reasoning,
         recommendations,
-        blocking_accounts: check.blocking_accounts.clone(),
-        uncovered_accounts: check.uncovered_accounts.clone(),
+        blocking_accounts: &check.blocking_accounts,
+        uncovered_accounts: &check.uncovered_accounts,
     }
 }
 
 /// `summary.json`: pretty JSON with a trailing newline, redacted in exclude mode.
 pub fn to_json(
-    summary: &Summary,
+    summary: &Summary<'_>,
     exclude_account_ids: bool,
     is_member: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<u8>, serde_json::Error> {
@@ -344,15 +353,20 @@ const SEPARATOR: &str = "  --------------------------------------";
 /// accounts, skipped accounts, policies and Terraform file added. Names are escaped so they
 /// cannot forge lines; in exclude mode the organization's account IDs are redacted.
 pub fn stdout(
-    summary: &Summary,
+    summary: &Summary<'_>,
     exclude_account_ids: bool,
     is_member: &dyn Fn(&str) -> bool,
 ) -> String {
+    let targets: BTreeMap<(CheckKind, &str), &TargetSummary> = summary
+        .targets
+        .iter()
+        .map(|t| ((t.kind, t.target.id.as_str()), t))
+        .collect();
     let mut out = format!(
         "Headroom placement for organization {} (root {}), snapshot collected {}\n",
-        printable(&summary.organization.id),
-        printable(&summary.organization.root_id),
-        printable(&summary.organization.collected_at)
+        printable(summary.organization.id),
+        printable(summary.organization.root_id),
+        printable(summary.organization.collected_at)
     );
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
         let checks: Vec<&CheckSummary> = summary.checks.iter().filter(|c| c.kind == kind).collect();
@@ -365,81 +379,71 @@ pub fn stdout(
             kind_name(kind)
         );
         for check in checks {
-            let _ = write!(out, "\nCheck: {}\n", printable(&check.check_id));
-            if check.recommendations.is_empty() {
-                let _ = write!(out, "\n  Recommended Level: NONE\n  Affected Accounts: 0\n");
-                if kind == CheckKind::Scp {
-                    let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
-                }
-                line(
-                    &mut out,
-                    "Blocking Accounts",
-                    &blocking(&check.blocking_accounts),
-                );
-                line(&mut out, "Reasoning", &check.reasoning);
-                let _ = writeln!(out, "{SEPARATOR}");
-            }
-            for rec in &check.recommendations {
-                let _ = write!(out, "\n  Recommended Level: {}\n", rec.level.upper());
-                let target = match rec.level {
-                    Level::Root => ("Target", format!("{} ({})", rec.target.name, rec.target.id)),
-                    Level::Ou => (
-                        "Target OU",
-                        format!("{} ({})", rec.target.ou_path.join("/"), rec.target.id),
-                    ),
-                    Level::Account => (
-                        "Target Account",
-                        format!("{} ({})", rec.target.name, rec.target.id),
-                    ),
-                };
-                line(&mut out, target.0, &target.1);
-                let _ = writeln!(out, "  Affected Accounts: {}", rec.covered_accounts.len());
-                match kind {
-                    CheckKind::Scp => {
-                        let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
-                        if !rec.allowlist.is_empty() {
-                            let _ = writeln!(out, "  Allowlist Entries: {}", rec.allowlist.len());
-                        }
-                    }
-                    CheckKind::Rcp => {
-                        let _ = writeln!(out, "  Third-Party Accounts: {}", rec.allowlist.len());
-                    }
-                }
-                if !rec.skipped_accounts.is_empty() {
-                    let names: Vec<String> = rec
-                        .skipped_accounts
-                        .iter()
-                        .map(|a| format!("{} ({})", a.name, a.id))
-                        .collect();
-                    line(&mut out, "Skipped Accounts Covered", &names.join(", "));
-                }
-                line(
-                    &mut out,
-                    "Blocking Accounts",
-                    &blocking(&rec.blocking_accounts),
-                );
-                let policies: BTreeSet<&str> = rec.policies.iter().map(String::as_str).collect();
-                line(
-                    &mut out,
-                    "Policies",
-                    &policy_sizes(summary, kind, &rec.target.id, &policies),
-                );
-                line(
-                    &mut out,
-                    "Terraform",
-                    &format!("{}/{}", kind.dir(), rec.terraform_file),
-                );
-                line(&mut out, "Reasoning", &rec.reasoning);
-                let _ = writeln!(out, "{SEPARATOR}");
-            }
+            let _ = writeln!(out, "\nCheck: {}", printable(check.check_id));
+            line(
+                &mut out,
+                "Blocking Accounts",
+                &blocking(check.blocking_accounts),
+            );
             if !check.uncovered_accounts.is_empty() {
                 let names: Vec<String> = check
                     .uncovered_accounts
                     .iter()
                     .map(|a| format!("{} ({}): {}", a.name, a.id, a.reason))
                     .collect();
-                let _ = writeln!(out);
                 line(&mut out, "Uncovered Clean Accounts", &names.join("; "));
+            }
+            if check.recommendations.is_empty() {
+                let _ = write!(out, "\n  Recommended Level: NONE\n  Affected Accounts: 0\n");
+                if kind == CheckKind::Scp {
+                    let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
+                }
+                line(&mut out, "Reasoning", check.reasoning);
+                let _ = writeln!(out, "{SEPARATOR}");
+            }
+            let (accounts, nodes): (Vec<_>, Vec<_>) = check
+                .recommendations
+                .iter()
+                .partition(|r| r.level == Level::Account);
+            for rec in nodes {
+                let target = match rec.level {
+                    Level::Ou => (
+                        "Target OU",
+                        format!("{} ({})", rec.target.ou_path.join("/"), rec.target.id),
+                    ),
+                    _ => ("Target", format!("{} ({})", rec.target.name, rec.target.id)),
+                };
+                let block = Block {
+                    level: rec.level.upper(),
+                    target,
+                    recs: vec![rec],
+                    reasoning: rec.reasoning.to_owned(),
+                };
+                block.write(&mut out, check, &targets);
+            }
+            if !accounts.is_empty() {
+                // One block for every account-level attachment, as the original printed one
+                // account-level recommendation for all its accounts.
+                let names: Vec<String> = accounts
+                    .iter()
+                    .map(|r| format!("{} ({})", r.target.name, r.target.id))
+                    .collect();
+                let why: BTreeSet<String> = accounts
+                    .iter()
+                    .filter_map(|r| r.passed_over.last())
+                    .map(|p| p.describe(kind))
+                    .collect();
+                let block = Block {
+                    level: Level::Account.upper(),
+                    target: ("Target Accounts", names.join(", ")),
+                    reasoning: format!(
+                        "Each of these accounts is compliant or exempt and fully collected, but the node above it cannot take the {}: {}.",
+                        kind_name(kind),
+                        why.into_iter().collect::<Vec<_>>().join("; ")
+                    ),
+                    recs: accounts,
+                };
+                block.write(&mut out, check, &targets);
             }
         }
     }
@@ -447,6 +451,72 @@ pub fn stdout(
         redact_text(&out, is_member)
     } else {
         out
+    }
+}
+
+/// One recommendation block of the stdout summary (one node, or every account-level target
+/// of a check).
+struct Block<'a> {
+    level: &'static str,
+    target: (&'static str, String),
+    recs: Vec<&'a RecommendationSummary<'a>>,
+    reasoning: String,
+}
+
+impl Block<'_> {
+    fn write(
+        &self,
+        out: &mut String,
+        check: &CheckSummary,
+        targets: &BTreeMap<(CheckKind, &str), &TargetSummary>,
+    ) {
+        let kind = check.kind;
+        let _ = write!(out, "\n  Recommended Level: {}\n", self.level);
+        line(out, self.target.0, &self.target.1);
+        let covered: usize = self.recs.iter().map(|r| r.covered_accounts.len()).sum();
+        let _ = writeln!(out, "  Affected Accounts: {covered}");
+        let allowlist: BTreeSet<&str> = self
+            .recs
+            .iter()
+            .flat_map(|r| r.allowlist.iter().map(String::as_str))
+            .collect();
+        match kind {
+            CheckKind::Scp => {
+                let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
+                if !allowlist.is_empty() {
+                    let _ = writeln!(out, "  Allowlist Entries: {}", allowlist.len());
+                }
+            }
+            CheckKind::Rcp => {
+                let _ = writeln!(out, "  Third-Party Accounts: {}", allowlist.len());
+            }
+        }
+        let skipped: Vec<String> = self
+            .recs
+            .iter()
+            .flat_map(|r| r.skipped_accounts.iter())
+            .map(|a| format!("{} ({})", a.name, a.id))
+            .collect();
+        line(out, "Skipped Accounts Covered", &skipped.join(", "));
+        let mut policies = Vec::new();
+        let mut files = Vec::new();
+        for rec in &self.recs {
+            let Some(target) = targets.get(&(kind, rec.target.id.as_str())) else {
+                continue;
+            };
+            files.push(format!("{}/{}", kind.dir(), target.terraform_file));
+            policies.extend(
+                target
+                    .policies
+                    .iter()
+                    .filter(|p| rec.policies.contains(&p.name))
+                    .map(|p| format!("{} ({} of {} characters)", p.name, p.size, p.max_size)),
+            );
+        }
+        line(out, "Policies", &policies.join(", "));
+        line(out, "Terraform", &files.join(", "));
+        line(out, "Reasoning", &self.reasoning);
+        let _ = writeln!(out, "{SEPARATOR}");
     }
 }
 
@@ -462,23 +532,6 @@ fn blocking(accounts: &[BlockingAccount]) -> String {
         .map(BlockingAccount::describe)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn policy_sizes(
-    summary: &Summary,
-    kind: CheckKind,
-    target_id: &str,
-    names: &BTreeSet<&str>,
-) -> String {
-    summary
-        .targets
-        .iter()
-        .filter(|t| t.kind == kind && t.target.id == target_id)
-        .flat_map(|t| t.policies.iter())
-        .filter(|p| names.contains(p.name.as_str()))
-        .map(|p| format!("{} ({} of {} characters)", p.name, p.size, p.max_size))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Clean accounts as a share of analyzed accounts (clean + blocking).

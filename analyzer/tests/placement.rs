@@ -92,8 +92,18 @@ fn root_level_accounts_and_a_mixed_ou_beside_clean_ones() {
         ]
     );
     let dev2 = &check.recommendations[3];
-    assert_eq!(dev2.blocking_accounts.len(), 1);
-    assert_eq!(dev2.blocking_accounts[0].id.as_str(), "400000000001");
+    assert_eq!(dev2.blocked_at.as_deref(), Some("ou-dev"));
+    let blockers: Vec<&str> = check
+        .blocking_accounts
+        .iter()
+        .filter(|b| b.ancestor_ids.iter().any(|a| a == "ou-dev"))
+        .map(|b| b.id.as_str())
+        .collect();
+    assert_eq!(blockers, ["400000000001"]);
+    assert_eq!(
+        check.blocking_accounts[0].ancestor_ids,
+        [ROOT, "ou-wl", "ou-dev"]
+    );
     assert!(
         dev2.reasoning
             .contains("OU 'Workloads/Dev' has 1 blocking account beneath it"),
@@ -442,24 +452,95 @@ fn nothing_coverable_gives_none_with_reasons() {
 }
 
 #[test]
-fn a_statement_too_large_alone_is_an_error_naming_the_check() {
+fn an_allowlist_too_large_for_a_node_moves_down_to_smaller_ones() {
+    // Each account allows 50 user ARNs (about 1.8k characters): the union of the whole
+    // organization or of Workloads makes a statement over 5120 characters, two accounts fit.
+    let org = sample();
+    let users = |account: &str| -> Vec<String> {
+        (0..50)
+            .map(|i| format!("arn:aws:iam::{account}:user/u{i:02}"))
+            .collect()
+    };
+    let overrides: Vec<(String, headroom_analyzer::model::AccountVerdict)> = org
+        .org
+        .accounts
+        .keys()
+        .filter(|id| id.as_str() != MANAGEMENT)
+        .map(|id| {
+            let list = users(id.as_str());
+            let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+            (id.to_string(), clean_with(&refs))
+        })
+        .collect();
+    let overrides: Vec<(&str, _)> = overrides
+        .iter()
+        .map(|(id, v)| (id.as_str(), v.clone()))
+        .collect();
+    let r = run(&org, "deny_iam_user_creation", CheckKind::Scp, &overrides);
+    let p = plan(&org, &Settings::default(), &[r]);
+    let check = &p.checks[0];
+    assert_eq!(
+        targets(check),
+        [
+            (Level::Ou, "ou-sec".to_owned()),
+            (Level::Ou, "ou-dev".to_owned()),
+            (Level::Ou, "ou-prod".to_owned()),
+            (Level::Account, "500000000001".to_owned()),
+        ]
+    );
+    let sec = &check.recommendations[0];
+    assert!(
+        matches!(sec.passed_over[0].why, PassedOverReason::TooLarge { limit: 5120, size } if size > 5120)
+    );
+    assert!(
+        sec.reasoning
+            .contains("at Root the allowlist makes a statement of"),
+        "{}",
+        sec.reasoning
+    );
+    assert_eq!(covered(check).len(), 7);
+}
+
+#[test]
+fn a_statement_too_large_even_for_one_account_is_reported_with_check_and_size() {
+    // Configured extras apply at every node: nothing can take the policy, and each account
+    // says why, naming the check and the size. The run goes on.
     let org = sample();
     let mut r = run(&org, "deny_iam_user_creation", CheckKind::Scp, &[]);
     r.configured_allowlist = (0..400)
         .map(|i| format!("arn:aws:iam::{i:012}:user/u"))
         .collect();
-    let err = place(
-        &org.org,
-        &org.policies,
-        &Settings::default(),
-        &[r],
-        &statements,
-    )
-    .unwrap_err();
+    let p = plan(&org, &Settings::default(), &[r.clone()]);
+    let check = &p.checks[0];
+    assert_eq!(check.level, PlacementLevel::None);
+    assert_eq!(check.uncovered_accounts.len(), 7);
+    let size = policies::empty_document_size()
+        + policies::statement_size(&statements(&r, &r.configured_allowlist)[0]);
+    let expected = PolicyError::StatementTooLarge {
+        check_id: "deny_iam_user_creation".to_owned(),
+        kind: "SCP",
+        kind_key: "scp",
+        size,
+        limit: 5120,
+    }
+    .to_string();
     assert!(
-        matches!(err, PolicyError::StatementTooLarge { ref check_id, .. } if check_id == "deny_iam_user_creation")
+        expected.contains("`deny_iam_user_creation`")
+            && expected.contains(&format!("{size} characters"))
     );
-    assert!(err.to_string().contains("over the limit of 5120"), "{err}");
+    assert!(
+        check
+            .uncovered_accounts
+            .iter()
+            .all(|u| u.reason == expected),
+        "{:?}",
+        check.uncovered_accounts
+    );
+    assert!(
+        check.reasoning.starts_with("No safe placement"),
+        "{}",
+        check.reasoning
+    );
 }
 
 #[test]

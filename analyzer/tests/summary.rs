@@ -265,3 +265,64 @@ fn stale_generated_files_are_removed_and_others_kept() {
     assert_eq!(status.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&status.stderr).contains("scps_dir and rcps_dir"));
 }
+
+/// How long placement, Terraform and the summaries take on a large snapshot, next to the
+/// checks: `HEADROOM_BENCH_SNAPSHOT=synthetic-10000.snapshot.json.zst cargo test --release
+/// -p headroom-analyzer --test summary -- --ignored --nocapture placement_timing`.
+#[test]
+#[ignore = "needs a large snapshot in HEADROOM_BENCH_SNAPSHOT"]
+#[expect(clippy::print_stderr, reason = "a timing report")]
+fn placement_timing() {
+    let path = PathBuf::from(std::env::var("HEADROOM_BENCH_SNAPSHOT").unwrap());
+    let t = std::time::Instant::now();
+    let snapshot = headroom_schemas::read_file(&path).unwrap();
+    let settings = Settings::default();
+    let load = t.elapsed();
+    let t = std::time::Instant::now();
+    let checks = headroom_analyzer::checks::run_checks(&snapshot, &settings).unwrap();
+    let check_time = t.elapsed();
+    let statements = headroom_analyzer::checks::statement_source(&snapshot, &settings).unwrap();
+    let t = std::time::Instant::now();
+    let plan = headroom_analyzer::placement::place(
+        &snapshot.organization,
+        &snapshot.policies,
+        &settings,
+        &checks.runs,
+        &statements,
+    )
+    .unwrap();
+    let place_time = t.elapsed();
+    let names = render::names(&plan);
+    let facts = render::SnapshotFacts {
+        org_id: "o",
+        root_id: "r",
+        collected_at: "t",
+    };
+    let t = std::time::Instant::now();
+    let files = render::render(&plan, &names, facts).unwrap();
+    let render_time = t.elapsed();
+    let t = std::time::Instant::now();
+    let sum = summary::summary(&plan, &names, facts, &settings.limits);
+    let summary_time = t.elapsed();
+    let t = std::time::Instant::now();
+    let json = summary::to_json(&sum, false, &|_| false).unwrap();
+    let json_time = t.elapsed();
+    let t = std::time::Instant::now();
+    let text = summary::stdout(&sum, false, &|_| false);
+    let stdout_time = t.elapsed();
+    eprintln!(
+        "place {place_time:?}, render {render_time:?} ({} files), summary {summary_time:?}, json {json_time:?} ({} bytes), stdout {stdout_time:?} ({} bytes)",
+        files.len(),
+        json.len(),
+        text.len()
+    );
+    let t = std::time::Instant::now();
+    let placed = summary::outputs(&snapshot, &settings, &checks.runs, &statements).unwrap();
+    let placement_time = t.elapsed();
+    let bytes: usize = placed.files.values().map(Vec::len).sum();
+    eprintln!(
+        "load {load:?}, checks {check_time:?}, placement+terraform+summary {placement_time:?} ({} files, {bytes} bytes, stdout {} bytes)",
+        placed.files.len(),
+        placed.stdout.len()
+    );
+}

@@ -15,6 +15,7 @@ use hcl::eval::{Context, Evaluate};
 use hcl::{Body, Expression};
 use headroom_analyzer::Settings;
 use headroom_analyzer::model::{CheckKind, CheckRun};
+use headroom_analyzer::output::Area;
 use headroom_analyzer::placement::{Plan, place};
 use headroom_analyzer::policies;
 use headroom_analyzer::render::{self, GENERATED_HEADER, ORG_INFO_FILE, SnapshotFacts};
@@ -517,6 +518,104 @@ fn names_are_stable_and_distinct() {
     assert_eq!(names, render::names(&plan));
 }
 
+/// The Terraform `analyze` writes for a fixture snapshot with the demo configuration, as
+/// (kind, file, text), plus `summary.json`.
+fn pipeline(fixture: &str) -> (Vec<(CheckKind, String, String)>, serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/snapshots")
+        .join(fixture);
+    let snapshot = headroom_schemas::read_file(&path).unwrap();
+    let config = headroom_schemas::config::Config::from_yaml(
+        headroom_analyzer::DEMO_CONFIG,
+        std::path::Path::new("demo.yaml"),
+    )
+    .unwrap();
+    let outputs = headroom_analyzer::analyze(&snapshot, &Settings::from_config(&config)).unwrap();
+    let mut files = Vec::new();
+    let mut summary = serde_json::Value::Null;
+    for (file, bytes) in &outputs.files {
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        match file.area {
+            Area::Scps => files.push((CheckKind::Scp, file.path.clone(), text)),
+            Area::Rcps => files.push((CheckKind::Rcp, file.path.clone(), text)),
+            Area::Out if file.path == "summary.json" => {
+                summary = serde_json::from_str(&text).unwrap()
+            }
+            _ => {}
+        }
+    }
+    (files, summary)
+}
+
+#[test]
+fn fixture_policies_are_sized_exactly() {
+    for fixture in ["demo.json", "hostile.json"] {
+        let (files, summary) = pipeline(fixture);
+        for kind in [CheckKind::Scp, CheckKind::Rcp] {
+            let sizes: BTreeMap<String, u64> = summary["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kind"] == kind.dir().trim_end_matches('s'))
+                .flat_map(|t| t["policies"].as_array().unwrap().iter())
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_owned(),
+                        p["size"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            assert!(!sizes.is_empty(), "{fixture}: no {kind:?} policy");
+            let mut ctx = Context::new();
+            ctx.declare_var("local", hcl::Value::Object(locals(&files, kind)));
+            let mut seen = BTreeSet::new();
+            for (_, file, text) in files.iter().filter(|f| f.0 == kind) {
+                let body: Body = hcl::parse(text).unwrap();
+                for block in body.blocks() {
+                    assert!(allowed_block(block), "{fixture} {file}: {block:?}");
+                    if block.labels().first().map(hcl::BlockLabel::as_str)
+                        != Some("aws_organizations_policy")
+                    {
+                        continue;
+                    }
+                    let attr = |key: &str| {
+                        block
+                            .body()
+                            .attributes()
+                            .find(|a| a.key() == key)
+                            .unwrap()
+                            .expr()
+                            .clone()
+                    };
+                    let name = attr("name")
+                        .evaluate(&ctx)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    let Expression::FuncCall(call) = attr("content") else {
+                        panic!("{file}")
+                    };
+                    let value = serde_json::to_value(call.args[0].evaluate(&ctx).unwrap()).unwrap();
+                    let size = independent_jsonencode(&value).len() as u64;
+                    assert_eq!(
+                        Some(&size),
+                        sizes.get(&name),
+                        "{fixture} {file} {name}: size accounting"
+                    );
+                    assert!(size <= 5120);
+                    seen.insert(name);
+                }
+            }
+            assert_eq!(
+                seen.len(),
+                sizes.len(),
+                "{fixture}: every policy of summary.json is in the Terraform"
+            );
+        }
+    }
+}
+
 /// `terraform fmt` must leave every file unchanged. Runs where `terraform` is installed (it is
 /// on the development machines); elsewhere it says so and passes, since CI images may lack it.
 #[test]
@@ -546,6 +645,13 @@ fn terraform_fmt_leaves_the_output_unchanged() {
                 org.org.organizational_units.len(),
                 kind.dir()
             ));
+            std::fs::create_dir_all(&sub).unwrap();
+            std::fs::write(sub.join(file), text).unwrap();
+        }
+    }
+    for fixture in ["demo.json", "hostile.json"] {
+        for (kind, file, text) in pipeline(fixture).0 {
+            let sub = dir.path().join(format!("{fixture}-{}", kind.dir()));
             std::fs::create_dir_all(&sub).unwrap();
             std::fs::write(sub.join(file), text).unwrap();
         }
