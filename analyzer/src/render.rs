@@ -330,13 +330,25 @@ fn hcl_value(
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => number_text(n),
-        Value::String(s) => hcl_string(s),
+        Value::String(s) => match subst {
+            // A one-entry allowlist written as a plain string (AWS accepts both forms).
+            Some(sub) if matches!(sub.items, [only] if only == s) => {
+                *used = true;
+                sub.reference.to_owned()
+            }
+            _ => hcl_string(s),
+        },
         Value::Array(items) => {
             if let Some(sub) = subst
                 && matches_allowlist(items, sub.items)
             {
                 *used = true;
-                return sub.reference.to_owned();
+                // A one-entry allowlist is a string local: keep the list shape here.
+                return if sub.items.len() == 1 {
+                    format!("[{}]", sub.reference)
+                } else {
+                    sub.reference.to_owned()
+                };
             }
             match items.as_slice() {
                 [] => "[]".to_owned(),
@@ -454,6 +466,8 @@ struct CheckContext {
 struct AllowlistContext {
     key: String,
     comment: String,
+    /// A one-entry allowlist is written as a string, the rest as lists.
+    single: bool,
     items: Vec<String>,
 }
 
@@ -629,6 +643,7 @@ fn allowlist_contexts(target: &TargetPlan, used: &[bool]) -> Vec<AllowlistContex
                     format!("{} values", c.allowlist.len())
                 }
             )),
+            single: c.allowlist.len() == 1,
             items: c.allowlist.iter().map(|a| hcl_string(a)).collect(),
         })
         .collect()

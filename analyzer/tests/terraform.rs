@@ -313,6 +313,22 @@ fn allowlists_are_referenced_not_copied() {
         sec.contains("NotResource = local.security_ou_allowlists.deny_iam_user_creation"),
         "{sec}"
     );
+    // A one-entry allowlist is a string local; a statement's one-element list keeps its shape.
+    let shared = &files
+        .iter()
+        .find(|(k, f, _)| *k == CheckKind::Rcp && f == "shared_rcps.tf")
+        .unwrap()
+        .2;
+    assert!(
+        shared.contains("deny_sts_third_party_assumerole = \"565656565656\""),
+        "{shared}"
+    );
+    assert!(
+        shared.contains(
+            "\"aws:PrincipalAccount\" = [local.shared_allowlists.deny_sts_third_party_assumerole]"
+        ),
+        "{shared}"
+    );
 }
 
 fn hostile_org() -> Org {
