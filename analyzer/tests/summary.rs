@@ -326,3 +326,58 @@ fn placement_timing() {
         placed.stdout.len()
     );
 }
+
+/// Every block of `documentation/EXAMPLES.md` marked `<!-- from: X -->` is, verbatim, part of
+/// the demo's output `X` (`stdout`, `summary.json`, `scps/<file>` or `rcps/<file>`).
+#[test]
+fn examples_match_the_demo_output() {
+    let outputs = run_in_pool(
+        &headroom_schemas::read(DEMO_SNAPSHOT).unwrap(),
+        &demo_settings(),
+        2,
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../documentation/EXAMPLES.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let mut checked = 0;
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(source) = line
+            .strip_prefix("<!-- from: ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        assert!(
+            lines.next().is_some_and(|fence| fence.starts_with("```")),
+            "{source}: no code block"
+        );
+        let mut block = String::new();
+        for line in lines.by_ref() {
+            if line == "```" {
+                break;
+            }
+            block.push_str(line);
+            block.push('\n');
+        }
+        let block = block.trim_end_matches('\n');
+        let output = match source {
+            "stdout" => outputs.stdout.clone(),
+            "summary.json" => text(&outputs, Area::Out, summary::SUMMARY_FILE),
+            other => {
+                let (dir, file) = other.split_once('/').unwrap();
+                let area = if dir == "scps" {
+                    Area::Scps
+                } else {
+                    Area::Rcps
+                };
+                text(&outputs, area, file)
+            }
+        };
+        assert!(
+            output.contains(block),
+            "documentation/EXAMPLES.md: a block from `{source}` is no longer in the demo's output; update it from `cargo run -p headroom-analyzer -- --out headroom-out`:\n{block}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} checked blocks");
+}
