@@ -2,6 +2,7 @@
 //! hostile names), embeds policies whose size we computed exactly, and is `terraform fmt`
 //! canonical.
 #![expect(clippy::unwrap_used, reason = "test code")]
+#![expect(clippy::panic, reason = "test helpers fail naming the file at fault")]
 #![expect(
     clippy::print_stderr,
     reason = "says why the terraform fmt test did not run"
@@ -130,7 +131,7 @@ fn locals(files: &[(CheckKind, String, String)], kind: CheckKind) -> hcl::Map<St
     out
 }
 
-/// What Terraform's jsonencode writes, computed independently of the analyzer: serde_json's
+/// What Terraform's `jsonencode` writes, computed independently of the analyzer: `serde_json`'s
 /// compact output with Go's HTML-safe escapes applied.
 fn independent_jsonencode(value: &serde_json::Value) -> String {
     serde_json::to_string(&headroom_schemas::canonical::Canonical(value))
@@ -163,17 +164,14 @@ fn check_files(plan: &Plan, files: &[(CheckKind, String, String)]) {
             for block in body.blocks() {
                 assert!(allowed_block(block), "{file}: unexpected block {block:?}");
             }
-            let (target, target_names) = match plan
+            let Some((target, target_names)) = plan
                 .targets
                 .iter()
                 .zip(&names)
                 .find(|(t, n)| t.kind == kind && n.file == *file)
-            {
-                Some(found) => found,
-                None => {
-                    assert_eq!(file, ORG_INFO_FILE);
-                    continue;
-                }
+            else {
+                assert_eq!(file, ORG_INFO_FILE);
+                continue;
             };
             let policy_blocks: Vec<&hcl::Block> = body
                 .blocks()
@@ -555,7 +553,7 @@ fn pipeline(fixture: &str) -> (Vec<(CheckKind, String, String)>, serde_json::Val
             Area::Scps => files.push((CheckKind::Scp, file.path.clone(), text)),
             Area::Rcps => files.push((CheckKind::Rcp, file.path.clone(), text)),
             Area::Out if file.path == "summary.json" => {
-                summary = serde_json::from_str(&text).unwrap()
+                summary = serde_json::from_str(&text).unwrap();
             }
             _ => {}
         }

@@ -121,7 +121,7 @@ pub fn account(account_id: &str, name: &str, parent: &str) -> Account {
         email: format!("{account_id}@example.com"),
         state: AccountState::Active,
         parent_id: parent.into(),
-        tags: Default::default(),
+        tags: headroom_schemas::Tags::new(),
         joined_timestamp: None,
         joined_method: None,
     }
