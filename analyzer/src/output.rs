@@ -46,7 +46,7 @@ impl OutputFile {
 impl Outputs {
     /// Adds a file; a second file at the same place is a bug in the caller.
     pub fn insert(&mut self, file: OutputFile, contents: Vec<u8>) {
-        let previous = self.files.insert(file.clone(), contents);
-        debug_assert!(previous.is_none(), "two outputs at {file:?}");
+        let previous = self.files.insert(file, contents);
+        debug_assert!(previous.is_none(), "two outputs at the same path");
     }
 }

@@ -1,7 +1,5 @@
 //! The organization overview of the demo: OU tree, account counts, collection status.
 
-#![expect(clippy::unwrap_used, reason = "test code")]
-
 use headroom_analyzer::{DEMO_SNAPSHOT, Settings, overview};
 
 #[test]

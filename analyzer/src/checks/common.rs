@@ -138,7 +138,7 @@ pub fn compliance_percentage(counts: Counts) -> f64 {
 /// The first of `keys` that `tags` holds with a value of `true` in any case.
 pub fn exemption_tag(tags: &Tags, keys: &[String]) -> Option<String> {
     keys.iter()
-        .find(|k| tags.get(*k).is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        .find(|k| tags.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true")))
         .cloned()
 }
 
