@@ -109,7 +109,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         args.scps_dir.as_deref().or(config.scps_dir.as_deref()),
         args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
     );
-    crate::io::write_outputs(&outputs, &dirs).map_err(Failure::Runtime)?;
+    pool.install(|| crate::io::write_outputs(&outputs, &dirs))
+        .map_err(Failure::Runtime)?;
     print_stdout(&outputs.stdout).map_err(Failure::Runtime)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use headroom_schemas::{ReadError, Snapshot};
+use rayon::prelude::*;
 
 use crate::output::{Area, Outputs};
 
@@ -61,7 +62,8 @@ pub fn write_outputs(outputs: &Outputs, dirs: &OutputDirs) -> anyhow::Result<()>
         "scps_dir and rcps_dir are the same directory `{}`: each holds its own Terraform configuration (with its own grab_org_info.tf), so they must differ",
         dirs.dir(Area::Scps).display()
     );
-    let mut created = std::collections::BTreeSet::new();
+    let mut paths = Vec::with_capacity(outputs.files.len());
+    let mut parents = std::collections::BTreeSet::new();
     for (file, contents) in &outputs.files {
         let relative = Path::new(&file.path);
         anyhow::ensure!(
@@ -73,18 +75,38 @@ pub fn write_outputs(outputs: &Outputs, dirs: &OutputDirs) -> anyhow::Result<()>
             file.path
         );
         let path = dirs.dir(file.area).join(relative);
-        if let Some(parent) = path.parent()
-            && created.insert(parent.to_owned())
-        {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
+        if let Some(parent) = path.parent() {
+            parents.insert(parent.to_owned());
         }
-        fs::write(&path, contents).with_context(|| format!("cannot write `{}`", path.display()))?;
+        paths.push((path, contents));
     }
+    for parent in &parents {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
+    }
+    // A large organization has ~160,000 report files: the kernel's per-file cost dominates, so
+    // spread it over the worker threads, and leave files whose content is already right alone
+    // (a re-run rewrites only what changed, and keeps their timestamps).
+    paths
+        .par_iter()
+        .try_for_each(|(path, contents)| write_if_changed(path, contents))?;
     for area in [Area::Scps, Area::Rcps] {
         remove_stale(outputs, area, dirs.dir(area))?;
     }
     Ok(())
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that.
+fn write_if_changed(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let unchanged = fs::symlink_metadata(path).is_ok_and(|m| {
+        m.file_type().is_file()
+            && m.len() == contents.len() as u64
+            && fs::read(path).is_ok_and(|existing| existing == contents)
+    });
+    if unchanged {
+        return Ok(());
+    }
+    fs::write(path, contents).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
