@@ -1,5 +1,7 @@
 //! Writing the output tree: a re-run rewrites only what changed.
 
+#![expect(clippy::unwrap_used, reason = "test code")]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -34,7 +36,15 @@ fn a_rerun_leaves_unchanged_files_alone_and_repairs_changed_ones() {
 
     analyze(dir.path());
     let meta = std::fs::metadata(&report).unwrap();
-    assert_eq!(meta.modified().unwrap(), old, "an unchanged file is not rewritten");
+    assert_eq!(
+        meta.modified().unwrap(),
+        old,
+        "an unchanged file is not rewritten"
+    );
     assert_eq!(std::fs::read(&report).unwrap(), original);
-    assert_ne!(std::fs::read(&summary).unwrap(), b"tampered", "a changed file is rewritten");
+    assert_ne!(
+        std::fs::read(&summary).unwrap(),
+        b"tampered",
+        "a changed file is rewritten"
+    );
 }
