@@ -20,6 +20,7 @@ mod io;
 pub mod org;
 pub mod policies;
 pub mod status;
+mod tagged;
 pub mod tags;
 mod validate;
 pub mod version;

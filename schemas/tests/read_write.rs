@@ -198,3 +198,31 @@ fn account_state_unknown_is_kept_verbatim() {
     assert_eq!(state.as_str(), "PENDING_MIGRATION");
     assert!(!state.is_active());
 }
+
+#[test]
+fn tags_read_alike_first_or_not() {
+    // Headroom writes each `status` tag first and reads it without buffering; a file whose
+    // tags come later (hand-edited, or re-serialized with sorted keys, as `demo_with` does
+    // when serde_json sorts) takes the buffered path and must read the same.
+    let original = read(&demo_bytes()).unwrap();
+    assert_eq!(read(&demo_with(|_| {})).unwrap(), original);
+}
+
+#[test]
+fn unknown_fields_and_variants_inside_tagged_objects_are_named() {
+    let text = String::from_utf8(demo_bytes()).unwrap();
+    assert_eq!(text.matches("\"status\": \"failed\",").count(), 1);
+    let bytes = text.replace(
+        "\"status\": \"failed\",",
+        "\"status\": \"failed\", \"extra\": true,",
+    );
+    let e = err(bytes.as_bytes());
+    assert!(e.contains("unknown field `extra`, expected `error`"), "{e}");
+    assert!(
+        e.contains("at `accounts.777777777777.regions.eu-west-1.aoss.extra`"),
+        "{e}"
+    );
+    let bytes = text.replace("\"status\": \"not_collected\",", "\"status\": \"lost\",");
+    let e = err(bytes.as_bytes());
+    assert!(e.contains("unknown variant `lost`"), "{e}");
+}

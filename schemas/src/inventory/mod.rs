@@ -26,7 +26,7 @@ use crate::status::{Collected, CollectionError};
 /// What `collect` knows about one account of the organization.
 ///
 /// Every account of `organization.accounts` has exactly one entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AccountInventory {
     /// The account reader role was assumed; each service records its own status.
@@ -49,6 +49,104 @@ pub enum AccountInventory {
         /// Why.
         reason: NotCollectedReason,
     },
+}
+
+/// The derived representation, used only when `status` is not the first field.
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum BufferedAccountInventory {
+    Collected {
+        role_arn: String,
+        global: GlobalInventory,
+        regions: BTreeMap<String, RegionalInventory>,
+    },
+    Failed {
+        error: CollectionError,
+    },
+    NotCollected {
+        reason: NotCollectedReason,
+    },
+}
+
+impl From<BufferedAccountInventory> for AccountInventory {
+    fn from(b: BufferedAccountInventory) -> Self {
+        match b {
+            BufferedAccountInventory::Collected {
+                role_arn,
+                global,
+                regions,
+            } => AccountInventory::Collected {
+                role_arn,
+                global,
+                regions,
+            },
+            BufferedAccountInventory::Failed { error } => AccountInventory::Failed { error },
+            BufferedAccountInventory::NotCollected { reason } => {
+                AccountInventory::NotCollected { reason }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AccountTag {
+    Collected,
+    Failed,
+    NotCollected,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectedFields {
+    role_arn: String,
+    global: GlobalInventory,
+    regions: BTreeMap<String, RegionalInventory>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailedFields {
+    error: CollectionError,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotCollectedFields {
+    reason: NotCollectedReason,
+}
+
+impl<'de> crate::tagged::TagFirst<'de> for AccountInventory {
+    const TAG: &'static str = "status";
+    const EXPECTING: &'static str =
+        "an account inventory with `status` `collected`, `failed` or `not_collected`";
+    type Tag = AccountTag;
+    type Buffered = BufferedAccountInventory;
+
+    fn variant<D: serde::Deserializer<'de>>(tag: AccountTag, rest: D) -> Result<Self, D::Error> {
+        Ok(match tag {
+            AccountTag::Collected => {
+                let f = CollectedFields::deserialize(rest)?;
+                AccountInventory::Collected {
+                    role_arn: f.role_arn,
+                    global: f.global,
+                    regions: f.regions,
+                }
+            }
+            AccountTag::Failed => AccountInventory::Failed {
+                error: FailedFields::deserialize(rest)?.error,
+            },
+            AccountTag::NotCollected => AccountInventory::NotCollected {
+                reason: NotCollectedFields::deserialize(rest)?.reason,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountInventory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(deserializer)
+    }
 }
 
 /// Why an account was deliberately not collected.
