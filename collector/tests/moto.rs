@@ -26,147 +26,29 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use headroom_schemas::inventory::ec2::ImageLookup;
 use headroom_schemas::inventory::{AccountInventory, NotCollectedReason, RegionalInventory};
 use headroom_schemas::org::AccountState;
 use headroom_schemas::policies::TargetType;
 use headroom_schemas::{AccountId, Snapshot};
+use moto_common::{Moto, sdk_config};
 
-const MOTO: &str = "moto[server]==5.2.5";
+mod moto_common;
+
 const MANAGEMENT: &str = "123456789012";
 const THIRD_PARTY: &str = "999999999999";
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const SECRET_VALUE: &str = "this-value-must-never-be-collected";
 
 // ---------------------------------------------------------------------------------------
-// moto server
-// ---------------------------------------------------------------------------------------
-
-/// The venv's python, installing moto on first use.
-fn moto_python() -> PathBuf {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-5.2.5");
-    let python = dir.join("bin").join("python");
-    let marker = dir.join(".headroom-installed");
-    if marker.exists() && python.exists() {
-        return python;
-    }
-    let venv = Command::new("python3")
-        .arg("-m")
-        .arg("venv")
-        .arg(&dir)
-        .status();
-    match venv {
-        Err(e) => panic!(
-            "the end-to-end tests need python3 (with venv and pip) to install {MOTO}: cannot run `python3`: {e}"
-        ),
-        Ok(s) if !s.success() => panic!(
-            "`python3 -m venv {}` failed: install python3's venv module (Debian: apt-get install python3-venv)",
-            dir.display()
-        ),
-        Ok(_) => {}
-    }
-    let pip = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            MOTO,
-        ])
-        .status()
-        .unwrap();
-    assert!(
-        pip.success(),
-        "`{} -m pip install '{MOTO}'` failed (it needs the PyPI registry)",
-        python.display()
-    );
-    fs::write(&marker, MOTO).unwrap();
-    python
-}
-
-/// A moto server on a free port, stopped on drop.
-struct Moto {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let python = moto_python();
-        let wrapper =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_environment/moto/headroom_moto.py");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
-        let out = fs::File::create(&log).unwrap();
-        let child = Command::new(python)
-            .arg(wrapper)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let mut moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = moto.child.try_wait().unwrap() {
-                panic!(
-                    "moto exited with {status}: {}",
-                    fs::read_to_string(&moto.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto did not listen within 60s; see {}",
-                moto.log.display()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Seeding through the AWS SDK
 // ---------------------------------------------------------------------------------------
-
-async fn sdk_config(url: &str, credentials: Credentials) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .load()
-        .await
-}
 
 fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
     config
