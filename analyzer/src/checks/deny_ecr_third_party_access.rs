@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, RcpOptions, RegionalResource, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -75,34 +75,27 @@ impl Check for DenyEcrThirdPartyAccess {
         _options: &RcpOptions,
         gaps: &[String],
     ) -> Evaluation<Report> {
-        let mut repositories: Vec<_> = account
-            .regional(|r| &r.ecr)
-            .flat_map(|(region, ecr)| ecr.repositories.iter().map(move |r| (region, r)))
-            .collect();
-        repositories.sort_by(|a, b| (a.0, &a.1.repository_arn).cmp(&(b.0, &b.1.repository_arn)));
-        let items = repositories
-            .into_iter()
-            .map(|(region, repo)| {
-                let (outcome, access, third_parties) = rcp::assess_iam(
-                    repo.policy_text.as_deref(),
-                    &ACTIONS,
-                    &account.org,
-                    Some(&repo.tags),
-                );
-                Item {
-                    outcome,
-                    record: Record::new(
-                        repo.repository_name.clone(),
-                        repo.repository_arn.clone(),
-                        region.to_owned(),
-                        access,
-                    ),
-                    resource: repo.repository_arn.clone(),
-                    third_parties,
-                }
-            })
-            .collect();
-        let agg = Aggregate::new(items);
+        let agg = rcp::assess_regional(
+            account
+                .regional(|r| &r.ecr)
+                .flat_map(|(region, ecr)| ecr.repositories.iter().map(move |r| (region, r))),
+            &ACTIONS,
+            &account.org,
+            |region, r| RegionalResource {
+                region,
+                arn: &r.repository_arn,
+                policy: r.policy_text.as_deref(),
+                tags: &r.tags,
+            },
+            |view, r, access| {
+                Record::new(
+                    r.repository_name.clone(),
+                    r.repository_arn.clone(),
+                    view.region.to_owned(),
+                    access,
+                )
+            },
+        );
         agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, RcpOptions, RegionalResource, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -79,35 +79,29 @@ impl Check for DenyKmsThirdPartyAccess {
         _options: &RcpOptions,
         gaps: &[String],
     ) -> Evaluation<Report> {
-        let mut keys: Vec<_> = account
-            .regional(|r| &r.kms)
-            .flat_map(|(region, kms)| kms.keys.iter().map(move |k| (region, k)))
-            .filter(|(_, key)| key.key_manager != "AWS")
-            .collect();
-        keys.sort_by(|a, b| (a.0, &a.1.key_arn).cmp(&(b.0, &b.1.key_arn)));
-        let items = keys
-            .into_iter()
-            .map(|(region, key)| {
-                let (outcome, access, third_parties) = rcp::assess_iam(
-                    key.policy.as_deref(),
-                    &ACTIONS,
-                    &account.org,
-                    Some(&key.tags),
-                );
-                Item {
-                    outcome,
-                    record: Record::new(
-                        key.key_id.clone(),
-                        key.key_arn.clone(),
-                        region.to_owned(),
-                        access,
-                    ),
-                    resource: key.key_arn.clone(),
-                    third_parties,
-                }
-            })
-            .collect();
-        let agg = Aggregate::new(items);
+        // AWS-managed keys are out of RCP scope: never findings.
+        let agg = rcp::assess_regional(
+            account
+                .regional(|r| &r.kms)
+                .flat_map(|(region, kms)| kms.keys.iter().map(move |k| (region, k)))
+                .filter(|(_, key)| key.key_manager != "AWS"),
+            &ACTIONS,
+            &account.org,
+            |region, k| RegionalResource {
+                region,
+                arn: &k.key_arn,
+                policy: k.policy.as_deref(),
+                tags: &k.tags,
+            },
+            |view, k, access| {
+                Record::new(
+                    k.key_id.clone(),
+                    k.key_arn.clone(),
+                    view.region.to_owned(),
+                    access,
+                )
+            },
+        );
         agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, RcpOptions, RegionalResource, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -74,34 +74,27 @@ impl Check for DenySecretsManagerThirdPartyAccess {
         _options: &RcpOptions,
         gaps: &[String],
     ) -> Evaluation<Report> {
-        let mut secrets: Vec<_> = account
-            .regional(|r| &r.secretsmanager)
-            .flat_map(|(region, sm)| sm.secrets.iter().map(move |s| (region, s)))
-            .collect();
-        secrets.sort_by(|a, b| (a.0, &a.1.arn).cmp(&(b.0, &b.1.arn)));
-        let items = secrets
-            .into_iter()
-            .map(|(region, secret)| {
-                let (outcome, access, third_parties) = rcp::assess_iam(
-                    secret.resource_policy.as_deref(),
-                    &ACTIONS,
-                    &account.org,
-                    Some(&secret.tags),
-                );
-                Item {
-                    outcome,
-                    record: Record::new(
-                        secret.name.clone(),
-                        secret.arn.clone(),
-                        region.to_owned(),
-                        access,
-                    ),
-                    resource: secret.arn.clone(),
-                    third_parties,
-                }
-            })
-            .collect();
-        let agg = Aggregate::new(items);
+        let agg = rcp::assess_regional(
+            account
+                .regional(|r| &r.secretsmanager)
+                .flat_map(|(region, sm)| sm.secrets.iter().map(move |s| (region, s))),
+            &ACTIONS,
+            &account.org,
+            |region, s| RegionalResource {
+                region,
+                arn: &s.arn,
+                policy: s.resource_policy.as_deref(),
+                tags: &s.tags,
+            },
+            |view, s, access| {
+                Record::new(
+                    s.name.clone(),
+                    s.arn.clone(),
+                    view.region.to_owned(),
+                    access,
+                )
+            },
+        );
         agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
     }
 

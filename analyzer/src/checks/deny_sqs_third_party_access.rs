@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, RcpOptions, RegionalResource, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -74,34 +74,27 @@ impl Check for DenySqsThirdPartyAccess {
         _options: &RcpOptions,
         gaps: &[String],
     ) -> Evaluation<Report> {
-        let mut queues: Vec<_> = account
-            .regional(|r| &r.sqs)
-            .flat_map(|(region, sqs)| sqs.queues.iter().map(move |q| (region, q)))
-            .collect();
-        queues.sort_by(|a, b| (a.0, &a.1.queue_arn).cmp(&(b.0, &b.1.queue_arn)));
-        let items = queues
-            .into_iter()
-            .map(|(region, queue)| {
-                let (outcome, access, third_parties) = rcp::assess_iam(
-                    queue.policy.as_deref(),
-                    &ACTIONS,
-                    &account.org,
-                    Some(&queue.tags),
-                );
-                Item {
-                    outcome,
-                    record: Record::new(
-                        queue.queue_url.clone(),
-                        queue.queue_arn.clone(),
-                        region.to_owned(),
-                        access,
-                    ),
-                    resource: queue.queue_arn.clone(),
-                    third_parties,
-                }
-            })
-            .collect();
-        let agg = Aggregate::new(items);
+        let agg = rcp::assess_regional(
+            account
+                .regional(|r| &r.sqs)
+                .flat_map(|(region, sqs)| sqs.queues.iter().map(move |q| (region, q))),
+            &ACTIONS,
+            &account.org,
+            |region, q| RegionalResource {
+                region,
+                arn: &q.queue_arn,
+                policy: q.policy.as_deref(),
+                tags: &q.tags,
+            },
+            |view, q, access| {
+                Record::new(
+                    q.queue_url.clone(),
+                    q.queue_arn.clone(),
+                    view.region.to_owned(),
+                    access,
+                )
+            },
+        );
         agg.evaluation(Report::build(account.header(Self::META.id), &agg, gaps))
     }
 

@@ -135,6 +135,50 @@ pub fn assess_iam(
     assess(analysis, tags)
 }
 
+/// One resource of a regional RCP check: its region, ARN, resource policy and tags.
+#[derive(Debug, Clone, Copy)]
+pub struct RegionalResource<'a> {
+    /// The region the resource lives in.
+    pub region: &'a str,
+    /// The resource ARN (the sort key within a region, and the resource named in findings).
+    pub arn: &'a str,
+    /// The resource policy's raw text, if it has one.
+    pub policy: Option<&'a str>,
+    /// The resource's tags (for the `dp:exclude:identity` exemption).
+    pub tags: &'a Tags,
+}
+
+/// Assesses the resources of a regional RCP check in (region, ARN) order: each policy is
+/// parsed and its reach derived once, and `record` turns a resource and its access into the
+/// report record.
+pub fn assess_regional<'a, T: 'a, R: Clone>(
+    resources: impl IntoIterator<Item = (&'a str, &'a T)>,
+    scope: &[&str],
+    org: &OrgView<'_>,
+    view: impl Fn(&'a str, &'a T) -> RegionalResource<'a>,
+    record: impl Fn(&RegionalResource<'a>, &'a T, Access) -> R,
+) -> Aggregate<R> {
+    let mut resources: Vec<(RegionalResource<'a>, &'a T)> = resources
+        .into_iter()
+        .map(|(region, resource)| (view(region, resource), resource))
+        .collect();
+    resources.sort_by(|a, b| (a.0.region, a.0.arn).cmp(&(b.0.region, b.0.arn)));
+    let items = resources
+        .into_iter()
+        .map(|(view, resource)| {
+            let (outcome, access, third_parties) =
+                assess_iam(view.policy, scope, org, Some(view.tags));
+            Item {
+                outcome,
+                resource: view.arn.to_owned(),
+                record: record(&view, resource, access),
+                third_parties,
+            }
+        })
+        .collect();
+    Aggregate::new(items)
+}
+
 /// An account's resources, aggregated.
 #[derive(Debug, Clone)]
 pub struct Aggregate<R> {
