@@ -109,6 +109,23 @@ impl<R> Sorted<R> {
         }
     }
 
+    /// The evaluation of an SCP check without an allowlist: counts and reasons from these
+    /// records, the report with the summary `summary` builds from the counts.
+    pub fn into_evaluation<S>(
+        self,
+        summary: impl FnOnce(Counts) -> S,
+        gaps: &[String],
+    ) -> super::Evaluation<ScpReport<S, R>> {
+        let counts = self.counts();
+        let reasons = self.reasons.clone();
+        super::Evaluation {
+            report: self.into_scp_report(summary(counts), gaps),
+            counts,
+            reasons,
+            allowlist: BTreeSet::new(),
+        }
+    }
+
     /// The SCP report with this summary.
     pub fn into_scp_report<S>(self, summary: S, gaps: &[String]) -> ScpReport<S, R> {
         ScpReport {

@@ -140,16 +140,10 @@ impl Check for DenyRdsUnencrypted {
                 ));
             }
         }
-        let sorted = Sorted::new(sorted_rows(rows));
-        let counts = sorted.counts();
-        let reasons = sorted.reasons.clone();
-        let summary = Summary::new(account.header(Self::META.id), counts);
-        Evaluation {
-            report: sorted.into_scp_report(summary, gaps),
-            counts,
-            reasons,
-            allowlist: BTreeSet::new(),
-        }
+        Sorted::new(sorted_rows(rows)).into_evaluation(
+            |counts| Summary::new(account.header(Self::META.id), counts),
+            gaps,
+        )
     }
 
     fn statements(
