@@ -17,6 +17,11 @@ use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, Ve
 /// The four bytes every zstd frame starts with.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
+/// Whether snapshot file bytes are zstd-compressed (by their magic bytes, never the name).
+pub fn is_zstd(bytes: &[u8]) -> bool {
+    bytes.starts_with(&ZSTD_MAGIC)
+}
+
 /// How to encode a snapshot file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -112,7 +117,7 @@ struct ProbeVersion {
 /// parse the full shape, check consistency. So a newer version reports "unsupported version",
 /// never a confusing field error.
 pub fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
-    if bytes.starts_with(&ZSTD_MAGIC) {
+    if is_zstd(bytes) {
         let json = decompress(bytes)?;
         read_json(&json)
     } else {

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::ids::AccountId;
 pub use crate::inventory::AccountInventory;
 pub use crate::io::{
-    Compression, ReadError, WriteError, read, read_file, to_json, write, write_file,
+    Compression, ReadError, WriteError, is_zstd, read, read_file, to_json, write, write_file,
 };
 pub use crate::org::Organization;
 pub use crate::policies::Policies;

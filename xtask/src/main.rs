@@ -56,7 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
-            let compressed = bytes.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+            let compressed = headroom_schemas::is_zstd(&bytes);
             let snapshot = headroom_schemas::read(&bytes)?;
             let compression = if compressed {
                 Compression::Zstd(19)
