@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use headroom_schemas::config::Config;
 
-use crate::io::OutputDirs;
-use crate::{DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
+use crate::io::{DiskSink, OutputDirs};
+use crate::{AnalyzeError, DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
 
 /// Command-line arguments of `analyze`.
 #[derive(Debug, Parser)]
@@ -97,10 +97,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .build()
         .context("cannot start worker threads")
         .map_err(Failure::Runtime)?;
-    let outputs = pool
-        .install(|| crate::analyze(&snapshot, &settings))
-        .map_err(|e| Failure::Input(e.into()))?;
-
     let dirs = OutputDirs::new(
         &args.out,
         args.results_dir
@@ -109,9 +105,19 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         args.scps_dir.as_deref().or(config.scps_dir.as_deref()),
         args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
     );
-    pool.install(|| crate::io::write_outputs(&outputs, &dirs))
-        .map_err(Failure::Runtime)?;
-    print_stdout(&outputs.stdout).map_err(Failure::Runtime)?;
+    let sink = DiskSink::new(&dirs).map_err(Failure::Input)?;
+    let stdout = pool
+        .install(|| crate::analyze_into(&snapshot, &settings, &sink))
+        .map_err(|e| match e {
+            AnalyzeError::Output(e) => Failure::Runtime(e.0),
+            e => Failure::Input(e.into()),
+        })?;
+    sink.finish().map_err(Failure::Runtime)?;
+    print_stdout(&stdout).map_err(Failure::Runtime)?;
+    // The snapshot of a large organization is millions of small allocations: the process is
+    // about to exit, and the kernel takes the memory back faster than freeing it piece by
+    // piece would.
+    std::mem::forget(snapshot);
     Ok(())
 }
 

@@ -4,14 +4,15 @@
     reason = "the analyzer's one IO module: everything else is pure"
 )]
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context as _;
 use headroom_schemas::{ReadError, Snapshot};
-use rayon::prelude::*;
 
-use crate::output::{Area, Outputs};
+use crate::output::{Area, OutputFile, Sink, SinkError};
 
 /// Where each output area goes.
 #[derive(Debug, Clone)]
@@ -54,17 +55,39 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, ReadError> {
     headroom_schemas::read_file(path)
 }
 
-/// Writes every output file, creating directories as needed, then removes the generated
-/// Terraform files of earlier runs that this run did not produce.
-pub fn write_outputs(outputs: &Outputs, dirs: &OutputDirs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !same_dir(dirs.dir(Area::Scps), dirs.dir(Area::Rcps)),
-        "scps_dir and rcps_dir are the same directory `{}`: each holds its own Terraform configuration (with its own grab_org_info.tf), so they must differ",
-        dirs.dir(Area::Scps).display()
-    );
-    let mut paths = Vec::with_capacity(outputs.files.len());
-    let mut parents = std::collections::BTreeSet::new();
-    for (file, contents) in &outputs.files {
+/// The sink of the binary: writes each file as soon as `analyze` makes it, creating
+/// directories as needed, and remembers the Terraform files it wrote so that
+/// [`DiskSink::finish`] can remove those of earlier runs.
+///
+/// A large organization has ~160,000 report files: `analyze` puts them from every worker
+/// thread, so the kernel's per-file cost is spread over the cores, and no report waits in
+/// memory for the others.
+pub struct DiskSink<'a> {
+    dirs: &'a OutputDirs,
+    /// Directories known to exist.
+    created: Mutex<BTreeSet<PathBuf>>,
+    /// The Terraform files written, by area.
+    terraform: Mutex<BTreeSet<(Area, String)>>,
+}
+
+impl<'a> DiskSink<'a> {
+    /// A sink writing under `dirs`. Refuses a layout where the SCP and RCP Terraform would
+    /// share a directory.
+    pub fn new(dirs: &'a OutputDirs) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !same_dir(dirs.dir(Area::Scps), dirs.dir(Area::Rcps)),
+            "scps_dir and rcps_dir are the same directory `{}`: each holds its own Terraform configuration (with its own grab_org_info.tf), so they must differ",
+            dirs.dir(Area::Scps).display()
+        );
+        Ok(Self {
+            dirs,
+            created: Mutex::new(BTreeSet::new()),
+            terraform: Mutex::new(BTreeSet::new()),
+        })
+    }
+
+    /// The destination of `file`, with its directory created.
+    fn destination(&self, file: &OutputFile) -> anyhow::Result<PathBuf> {
         let relative = Path::new(&file.path);
         anyhow::ensure!(
             relative.is_relative()
@@ -74,29 +97,86 @@ pub fn write_outputs(outputs: &Outputs, dirs: &OutputDirs) -> anyhow::Result<()>
             "refusing to write output outside its directory: `{}`",
             file.path
         );
-        let path = dirs.dir(file.area).join(relative);
+        let path = self.dirs.dir(file.area).join(relative);
         if let Some(parent) = path.parent() {
-            parents.insert(parent.to_owned());
+            let known = lock(&self.created).contains(parent);
+            if !known {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
+                lock(&self.created).insert(parent.to_owned());
+            }
         }
-        paths.push((path, contents));
+        if matches!(file.area, Area::Scps | Area::Rcps) {
+            lock(&self.terraform).insert((file.area, file.path.clone()));
+        }
+        Ok(path)
     }
-    for parent in &parents {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
+
+    /// Removes the generated Terraform files of earlier runs that this run did not write. Call
+    /// it once the analysis has succeeded.
+    pub fn finish(self) -> anyhow::Result<()> {
+        let written = self
+            .terraform
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for area in [Area::Scps, Area::Rcps] {
+            let produced: BTreeSet<&str> = written
+                .iter()
+                .filter(|(a, _)| *a == area)
+                .map(|(_, path)| path.as_str())
+                .collect();
+            remove_stale(&produced, self.dirs.dir(area))?;
+        }
+        Ok(())
     }
-    // A large organization has ~160,000 report files: the kernel's per-file cost dominates, so
-    // spread it over the worker threads, and leave files whose content is already right alone
-    // (a re-run rewrites only what changed, and keeps their timestamps).
-    paths
-        .par_iter()
-        .try_for_each(|(path, contents)| write_if_changed(path, contents))?;
-    for area in [Area::Scps, Area::Rcps] {
-        remove_stale(outputs, area, dirs.dir(area))?;
-    }
-    Ok(())
 }
 
-/// Writes `contents` to `path` unless the file already holds exactly that.
+impl Sink for DiskSink<'_> {
+    fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
+        let path = self.destination(&file).map_err(SinkError)?;
+        write_if_changed(&path, &contents).map_err(SinkError)
+    }
+
+    /// Streams into a temporary file beside the destination, then renames it into place: a
+    /// failure never leaves a half-written file under the final name.
+    fn put_written(
+        &self,
+        file: OutputFile,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), SinkError> {
+        let path = self.destination(&file).map_err(SinkError)?;
+        let name = path
+            .file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy());
+        let temp = path.with_file_name(format!(".{name}.headroom-{}.tmp", std::process::id()));
+        let written = (|| -> anyhow::Result<()> {
+            // Created like `fs::write` would (mode under the umask).
+            let file = fs::File::create(&temp)
+                .with_context(|| format!("cannot create `{}`", temp.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            write(&mut out)?;
+            std::io::Write::flush(&mut out)?;
+            drop(out);
+            fs::rename(&temp, &path)?;
+            Ok(())
+        })();
+        written
+            .inspect_err(|_| {
+                let _ = fs::remove_file(&temp);
+            })
+            .with_context(|| format!("cannot write `{}`", path.display()))
+            .map_err(SinkError)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that (a re-run rewrites
+/// only what changed, and keeps the timestamps of the rest).
 fn write_if_changed(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let unchanged = fs::symlink_metadata(path).is_ok_and(|m| {
         m.file_type().is_file()
@@ -116,7 +196,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 /// Deletes the regular `*.tf` files directly in `dir` that start with Headroom's generated-file
 /// header and that this run did not produce. Files without the header (a user's own `main.tf`,
 /// providers, backends) and anything else are never touched.
-fn remove_stale(outputs: &Outputs, area: Area, dir: &Path) -> anyhow::Result<()> {
+fn remove_stale(produced: &BTreeSet<&str>, dir: &Path) -> anyhow::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -124,12 +204,6 @@ fn remove_stale(outputs: &Outputs, area: Area, dir: &Path) -> anyhow::Result<()>
             return Err(e).with_context(|| format!("cannot list `{}`", dir.display()));
         }
     };
-    let produced: std::collections::BTreeSet<&str> = outputs
-        .files
-        .keys()
-        .filter(|f| f.area == area)
-        .map(|f| f.path.as_str())
-        .collect();
     let header = format!("{}\n", crate::render::GENERATED_HEADER);
     let mut stale = Vec::new();
     for entry in entries {

@@ -2,8 +2,10 @@
 //! summary and Terraform file as data.
 //!
 //! The core is pure: [`analyze`] takes a parsed snapshot and settings and returns [`Outputs`]
-//! (path -> bytes, plus the text for stdout). It reads no file, clock or environment variable
-//! and uses no network; only `io.rs` touches the disk. Same snapshot and settings give
+//! (path -> bytes, plus the text for stdout); [`analyze_into`] hands each file to a [`Sink`] as
+//! soon as it is made instead, which is how the binary streams a large organization's reports
+//! to disk. It reads no file, clock or environment variable and uses no network; only `io.rs`
+//! touches the disk. Same snapshot and settings give
 //! byte-identical outputs at any thread count.
 #![warn(
     clippy::disallowed_methods,
@@ -28,7 +30,7 @@ pub mod summary;
 
 use headroom_schemas::Snapshot;
 
-pub use crate::output::{Area, OutputFile, Outputs};
+pub use crate::output::{Area, Collect, OutputFile, Outputs, Sink, SinkError};
 pub use crate::settings::Settings;
 
 /// The demo snapshot bundled into the binary: `fixtures/snapshots/demo.json`.
@@ -48,17 +50,34 @@ pub enum AnalyzeError {
     /// A Terraform template failed to render.
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    /// The sink could not take an output (exit code 1: the input was fine).
+    #[error(transparent)]
+    Output(#[from] output::SinkError),
 }
 
-/// Analyzes a snapshot. Pure: the result depends only on the arguments.
+/// Analyzes a snapshot, gathering every output in memory. Pure: the result depends only on the
+/// arguments.
 pub fn analyze(snapshot: &Snapshot, settings: &Settings) -> Result<Outputs, AnalyzeError> {
+    let sink = Collect::default();
+    let stdout = analyze_into(snapshot, settings, &sink)?;
+    Ok(Outputs {
+        files: sink.into_files(),
+        stdout,
+    })
+}
+
+/// Analyzes a snapshot, putting each file into `sink` as soon as it is made, and returns the
+/// text for stdout. The files and the text depend only on `snapshot` and `settings`.
+///
+/// Every input error (settings that contradict the snapshot, unknown check options) is found
+/// before the first file is put.
+pub fn analyze_into(
+    snapshot: &Snapshot,
+    settings: &Settings,
+    sink: &dyn Sink,
+) -> Result<String, AnalyzeError> {
     settings.validate_against(snapshot)?;
-    let mut outputs = Outputs::default();
-    let checks = checks::run_checks(snapshot, settings)?;
-    outputs.files.extend(checks.files);
     let statements = checks::statement_source(snapshot, settings)?;
-    let placed = summary::outputs(snapshot, settings, &checks.runs, &statements)?;
-    outputs.files.extend(placed.files);
-    outputs.stdout = placed.stdout;
-    Ok(outputs)
+    let runs = checks::run_checks_into(snapshot, settings, sink)?;
+    summary::outputs_into(snapshot, settings, &runs, &statements, sink)
 }

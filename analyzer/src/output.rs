@@ -1,6 +1,11 @@
 //! What `analyze` produces: files by output area and relative path, plus stdout text.
+//!
+//! Files go to a [`Sink`] as soon as they are made, so that a large organization's ~160,000
+//! reports never sit in memory all at once: the binary's sink writes them to disk, and
+//! [`Collect`] gathers them into [`Outputs`] for tests and library callers.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// The output tree as data: file contents by destination, and the text for stdout.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,5 +53,62 @@ impl Outputs {
     pub fn insert(&mut self, file: OutputFile, contents: Vec<u8>) {
         let previous = self.files.insert(file, contents);
         debug_assert!(previous.is_none(), "two outputs at the same path");
+    }
+}
+
+/// A sink that could not take a file (the disk sink's write failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct SinkError(pub anyhow::Error);
+
+/// Where `analyze` puts each file as soon as it is made.
+///
+/// Called from worker threads in no particular order, once per path. What a file contains never
+/// depends on that order, so any sink that stores by path sees the same tree at any thread
+/// count.
+pub trait Sink: Sync {
+    /// Takes one file.
+    fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError>;
+
+    /// Takes one file that `write` produces piece by piece, for files too large to hold
+    /// whole (`summary.json` of a large organization). By default it is gathered in memory and
+    /// [`put`](Sink::put).
+    fn put_written(
+        &self,
+        file: OutputFile,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), SinkError> {
+        let mut contents = Vec::new();
+        write(&mut contents).map_err(|e| {
+            SinkError(anyhow::Error::new(e).context(format!("cannot produce `{}`", file.path)))
+        })?;
+        self.put(file, contents)
+    }
+}
+
+/// A sink that keeps every file in memory, ordered by path.
+#[derive(Debug, Default)]
+pub struct Collect {
+    files: Mutex<BTreeMap<OutputFile, Vec<u8>>>,
+}
+
+impl Collect {
+    /// The files put so far.
+    pub fn into_files(self) -> BTreeMap<OutputFile, Vec<u8>> {
+        self.files
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Sink for Collect {
+    fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let previous = files.insert(file, contents);
+        debug_assert!(previous.is_none(), "two outputs at the same path");
+        Ok(())
     }
 }

@@ -13,14 +13,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use headroom_schemas::Snapshot;
 use headroom_schemas::config::Limits;
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{CheckKind, CheckRun};
-use crate::output::{Area, OutputFile};
+use crate::output::{Area, OutputFile, Sink};
 use crate::placement::{
     AccountCounts, AccountRef, BlockingAccount, CheckPlacement, Level, PassedOver, PlacementLevel,
     Plan, StatementSource, Target, UncoveredAccount, kind_name,
@@ -31,24 +33,17 @@ use crate::{AnalyzeError, Settings, placement, policies, render};
 /// The file name of the summary, in the output directory.
 pub const SUMMARY_FILE: &str = "summary.json";
 
-/// What placement adds to the outputs: Terraform, `summary.json`, and the stdout text.
-#[derive(Debug, Clone, Default)]
-pub struct PlacementOutputs {
-    /// Terraform files under [`Area::Scps`] and [`Area::Rcps`], `summary.json` under
-    /// [`Area::Out`].
-    pub files: BTreeMap<OutputFile, Vec<u8>>,
-    /// The placement summary for stdout.
-    pub stdout: String,
-}
-
-/// Places every check run, renders its Terraform, and writes the summaries. `statements`
-/// builds a check's statements for a target (the checks' catalog).
-pub fn outputs(
+/// Places every check run, renders its Terraform and writes `summary.json`, putting each file
+/// into `sink` ([`Area::Scps`], [`Area::Rcps`], and [`Area::Out`] for the summary); returns the
+/// placement summary for stdout. `statements` builds a check's statements for a target (the
+/// checks' catalog).
+pub fn outputs_into(
     snapshot: &Snapshot,
     settings: &Settings,
     runs: &[CheckRun],
     statements: &StatementSource<'_>,
-) -> Result<PlacementOutputs, AnalyzeError> {
+    sink: &dyn Sink,
+) -> Result<String, AnalyzeError> {
     let org = &snapshot.organization;
     let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
     let names = render::names(&plan);
@@ -57,21 +52,32 @@ pub fn outputs(
         root_id: org.roots.first().map_or("", |r| r.id.as_str()),
         collected_at: &snapshot.meta.collected_at,
     };
-    let mut files = BTreeMap::new();
-    for (kind, file, text) in render::render(&plan, &names, facts)? {
-        let area = match kind {
-            CheckKind::Scp => Area::Scps,
-            CheckKind::Rcp => Area::Rcps,
-        };
-        files.insert(OutputFile::new(area, file), text.into_bytes());
-    }
-    let summary = summary(&plan, &names, facts, &settings.limits);
     let is_member = |id: &str| org.accounts.contains_key(id);
-    let json = to_json(&summary, settings.exclude_account_ids, &is_member)
-        .map_err(|e| AnalyzeError::Settings(format!("cannot serialize the summary: {e}")))?;
-    files.insert(OutputFile::new(Area::Out, SUMMARY_FILE), json);
-    let stdout = stdout(&summary, settings.exclude_account_ids, &is_member);
-    Ok(PlacementOutputs { files, stdout })
+    // The Terraform and the summary are independent: make and write them side by side.
+    let (terraform, summary) = rayon::join(
+        || -> Result<(), AnalyzeError> {
+            render::render(&plan, &names, facts)?
+                .into_par_iter()
+                .try_for_each(|(kind, file, text)| {
+                    let area = match kind {
+                        CheckKind::Scp => Area::Scps,
+                        CheckKind::Rcp => Area::Rcps,
+                    };
+                    sink.put(OutputFile::new(area, file), text.into_bytes())
+                })?;
+            Ok(())
+        },
+        || -> Result<String, AnalyzeError> {
+            let summary = summary(&plan, &names, facts, &settings.limits);
+            // Hundreds of megabytes for a large organization: streamed, never held whole.
+            sink.put_written(OutputFile::new(Area::Out, SUMMARY_FILE), &mut |out| {
+                write_json(&summary, settings.exclude_account_ids, &is_member, out)
+            })?;
+            Ok(stdout(&summary, settings.exclude_account_ids, &is_member))
+        },
+    );
+    terraform?;
+    summary
 }
 
 /// The `format` tag of `summary.json`.
@@ -326,13 +332,76 @@ pub fn to_json(
     summary: &Summary<'_>,
     exclude_account_ids: bool,
     is_member: &dyn Fn(&str) -> bool,
-) -> Result<Vec<u8>, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(summary)?;
+) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_json(summary, exclude_account_ids, is_member, &mut out)?;
+    Ok(out)
+}
+
+/// Writes `summary.json` (pretty JSON and a final newline) to `out` as it is serialized; in
+/// exclude mode the organization's account IDs are redacted on the way.
+pub fn write_json(
+    summary: &Summary<'_>,
+    exclude_account_ids: bool,
+    is_member: &dyn Fn(&str) -> bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     if exclude_account_ids {
-        text = crate::report::redact(&text, is_member);
+        let mut redacting = RedactLines {
+            out,
+            is_member,
+            line: Vec::new(),
+        };
+        serde_json::to_writer_pretty(&mut redacting, summary)?;
+        // The final newline emits the last line.
+        redacting.write_all(b"\n")?;
+        debug_assert!(redacting.line.is_empty());
+        redacting.flush()
+    } else {
+        serde_json::to_writer_pretty(&mut *out, summary)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
-    text.push('\n');
-    Ok(text.into_bytes())
+}
+
+/// Redacts pretty-printed JSON line by line as it passes through. Exact: a JSON string never
+/// holds a raw newline, so every line starts outside a string, and redacting each line gives
+/// what redacting the whole text would.
+struct RedactLines<'a> {
+    out: &'a mut dyn std::io::Write,
+    is_member: &'a dyn Fn(&str) -> bool,
+    /// The current line, up to (not including) its newline.
+    line: Vec<u8>,
+}
+
+impl RedactLines<'_> {
+    fn emit_line(&mut self) -> std::io::Result<()> {
+        let text = std::str::from_utf8(&self.line)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        self.out
+            .write_all(crate::report::redact(text, self.is_member).as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl std::io::Write for RedactLines<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+            self.line.extend_from_slice(&rest[..at]);
+            self.emit_line()?;
+            self.out.write_all(b"\n")?;
+            rest = &rest[at + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    /// Flushes the lines passed so far; a partial line waits for its newline.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The JSON Schema of `summary.json`, as checked in at `documentation/summary.schema.json`.
@@ -587,5 +656,38 @@ mod tests {
             ),
             "a (REDACTED) b 121212121212 c 1111111111112"
         );
+    }
+}
+
+#[cfg(test)]
+mod streaming_tests {
+    use std::io::Write as _;
+
+    use super::RedactLines;
+
+    /// Redacting line by line, in writes of any size, gives what redacting the whole text does.
+    #[test]
+    fn redacting_lines_equals_redacting_the_whole() {
+        let text = concat!(
+            "{\n  \"a\": \"111111111111\",\n  \"arn\": \"arn:aws:iam::222222222222:role/x\",\n",
+            "  \"n\": 111111111111,\n  \"esc\": \"q\\\"111111111111\\\\\",\n",
+            "  \"other\": \"333333333333 and 1111111111112\"\n}\n"
+        );
+        let is_member = |id: &str| id == "111111111111";
+        let whole = crate::report::redact(text, &is_member);
+        assert!(whole.contains("REDACTED") && whole.contains("333333333333"));
+        for chunk in [1, 2, 3, 7, 64] {
+            let mut out = Vec::new();
+            let mut lines = RedactLines {
+                out: &mut out,
+                is_member: &is_member,
+                line: Vec::new(),
+            };
+            for piece in text.as_bytes().chunks(chunk) {
+                lines.write_all(piece).unwrap();
+            }
+            assert!(lines.line.is_empty());
+            assert_eq!(String::from_utf8(out).unwrap(), whole, "chunks of {chunk}");
+        }
     }
 }

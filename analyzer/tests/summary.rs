@@ -250,10 +250,12 @@ fn stale_generated_files_are_removed_and_others_kept() {
     assert!(scps.join("grab_org_info.tf").exists());
     assert!(out.join("summary.json").exists());
 
-    // The same directory for SCPs and RCPs would mix two configurations: refused.
+    // The same directory for SCPs and RCPs would mix two configurations: refused as a usage
+    // error before anything is written.
+    let fresh = dir.path().join("fresh");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_analyze"))
         .arg("--out")
-        .arg(&out)
+        .arg(&fresh)
         .args([
             "--scps-dir",
             scps.to_str().unwrap(),
@@ -262,8 +264,9 @@ fn stale_generated_files_are_removed_and_others_kept() {
         ])
         .output()
         .unwrap();
-    assert_eq!(status.status.code(), Some(1));
+    assert_eq!(status.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&status.stderr).contains("scps_dir and rcps_dir"));
+    assert!(!fresh.exists(), "outputs written despite the refusal");
 }
 
 /// How long placement, Terraform and the summaries take on a large snapshot, next to the
@@ -317,13 +320,16 @@ fn placement_timing() {
         text.len()
     );
     let t = std::time::Instant::now();
-    let placed = summary::outputs(&snapshot, &settings, &checks.runs, &statements).unwrap();
+    let sink = headroom_analyzer::Collect::default();
+    let stdout =
+        summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, &sink).unwrap();
     let placement_time = t.elapsed();
-    let bytes: usize = placed.files.values().map(Vec::len).sum();
+    let files = sink.into_files();
+    let bytes: usize = files.values().map(Vec::len).sum();
     eprintln!(
         "load {load:?}, checks {check_time:?}, placement+terraform+summary {placement_time:?} ({} files, {bytes} bytes, stdout {} bytes)",
-        placed.files.len(),
-        placed.stdout.len()
+        files.len(),
+        stdout.len()
     );
 }
 

@@ -39,7 +39,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{AccountStatus, AccountVerdict, CheckKind, CheckRun, Counts, Statement};
-use crate::output::{Area, OutputFile};
+use crate::output::{Area, Collect, OutputFile, Sink};
 use crate::policy_document::OrgView;
 use crate::{AnalyzeError, Settings, report};
 
@@ -199,15 +199,6 @@ pub trait Check: Sync + Send + 'static {
     ) -> Vec<Statement>;
 }
 
-/// One check's output over the whole organization.
-#[derive(Debug, Clone)]
-pub struct CheckOutput {
-    /// Verdicts and allowlists for placement.
-    pub run: CheckRun,
-    /// The per-account report files.
-    pub files: Vec<(OutputFile, Vec<u8>)>,
-}
-
 /// The object-safe face of a check, as the registry holds it.
 pub trait AnyCheck: Sync {
     /// The check's metadata.
@@ -217,12 +208,14 @@ pub trait AnyCheck: Sync {
         &self,
         raw: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), String>;
-    /// Runs the check over every account.
+    /// Runs the check over every account, putting each account's report into `sink` as soon as
+    /// it is made; returns the verdicts for placement.
     fn run(
         &self,
         input: &RunInput<'_>,
         raw: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<CheckOutput, AnalyzeError>;
+        sink: &dyn Sink,
+    ) -> Result<CheckRun, AnalyzeError>;
     /// The check's Deny statements for one target.
     fn statements(
         &self,
@@ -260,28 +253,26 @@ impl<C: Check> AnyCheck for C {
         &self,
         input: &RunInput<'_>,
         raw: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<CheckOutput, AnalyzeError> {
+        sink: &dyn Sink,
+    ) -> Result<CheckRun, AnalyzeError> {
         let meta = Check::meta(self);
         let options: C::Options = parse_options(meta.id, raw).map_err(AnalyzeError::Settings)?;
-        let results: Vec<AccountResult> = input
+        let results: Vec<(AccountId, AccountVerdict)> = input
             .accounts
             .par_iter()
-            .map(|account| run_account(self, meta, &options, input, account))
+            .map(|account| {
+                let (id, verdict, file) = run_account(self, meta, &options, input, account)?;
+                if let Some((file, bytes)) = file {
+                    sink.put(file, bytes)?;
+                }
+                Ok((id, verdict))
+            })
             .collect::<Result<_, AnalyzeError>>()?;
-        let mut verdicts = BTreeMap::new();
-        let mut files = Vec::new();
-        for (id, verdict, file) in results {
-            verdicts.insert(id, verdict);
-            files.extend(file);
-        }
-        Ok(CheckOutput {
-            run: CheckRun {
-                check_id: meta.id,
-                kind: meta.kind,
-                verdicts,
-                configured_allowlist: self.configured_allowlist(&options, &input.policy),
-            },
-            files,
+        Ok(CheckRun {
+            check_id: meta.id,
+            kind: meta.kind,
+            verdicts: results.into_iter().collect(),
+            configured_allowlist: self.configured_allowlist(&options, &input.policy),
         })
     }
 
@@ -569,9 +560,24 @@ pub struct CheckResults {
 }
 
 /// Runs every enabled check over the snapshot: verdicts for placement and the per-account
-/// reports (`{scps,rcps}/<check>/<account_name>_<account_id>.json`). Pure and deterministic
-/// at any thread count.
+/// reports (`{scps,rcps}/<check>/<account_name>_<account_id>.json`), gathered in memory. Pure
+/// and deterministic at any thread count.
 pub fn run_checks(snapshot: &Snapshot, settings: &Settings) -> Result<CheckResults, AnalyzeError> {
+    let sink = Collect::default();
+    let runs = run_checks_into(snapshot, settings, &sink)?;
+    Ok(CheckResults {
+        runs,
+        files: sink.into_files(),
+    })
+}
+
+/// [`run_checks`], putting each report into `sink` as soon as it is made instead of gathering
+/// them; returns one run per enabled check, in registry order.
+pub fn run_checks_into(
+    snapshot: &Snapshot,
+    settings: &Settings,
+    sink: &dyn Sink,
+) -> Result<Vec<CheckRun>, AnalyzeError> {
     let config = resolve_config(settings)?;
     let org = &snapshot.organization;
     let stems = report::file_stems(snapshot, settings);
@@ -603,18 +609,10 @@ pub fn run_checks(snapshot: &Snapshot, settings: &Settings) -> Result<CheckResul
             cfg.enabled.then_some((*c, cfg))
         })
         .collect();
-    let outputs: Vec<CheckOutput> = enabled
+    enabled
         .par_iter()
-        .map(|(check, cfg)| check.run(&input, &cfg.options))
-        .collect::<Result<_, _>>()?;
-    let mut results = CheckResults::default();
-    for output in outputs {
-        results.runs.push(output.run);
-        for (file, bytes) in output.files {
-            results.files.insert(file, bytes);
-        }
-    }
-    Ok(results)
+        .map(|(check, cfg)| check.run(&input, &cfg.options, sink))
+        .collect()
 }
 
 /// The Deny statements of `check_id` for one target whose accounts need `allowlist` (the
