@@ -4,7 +4,7 @@
     reason = "the analyzer's one IO module: everything else is pure"
 )]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -64,8 +64,9 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, ReadError> {
 /// memory for the others.
 pub struct DiskSink<'a> {
     dirs: &'a OutputDirs,
-    /// Directories known to exist.
-    created: Mutex<BTreeSet<PathBuf>>,
+    /// Directories known to exist, and whether this run created them (then they held nothing
+    /// before, and their files need no comparison with an earlier run's).
+    created: Mutex<BTreeMap<PathBuf, bool>>,
     /// The Terraform files written, by area.
     terraform: Mutex<BTreeSet<(Area, String)>>,
 }
@@ -81,13 +82,14 @@ impl<'a> DiskSink<'a> {
         );
         Ok(Self {
             dirs,
-            created: Mutex::new(BTreeSet::new()),
+            created: Mutex::new(BTreeMap::new()),
             terraform: Mutex::new(BTreeSet::new()),
         })
     }
 
-    /// The destination of `file`, with its directory created.
-    fn destination(&self, file: &OutputFile) -> anyhow::Result<PathBuf> {
+    /// The destination of `file`, with its directory created, and whether that directory is
+    /// new in this run.
+    fn destination(&self, file: &OutputFile) -> anyhow::Result<(PathBuf, bool)> {
         let relative = Path::new(&file.path);
         anyhow::ensure!(
             relative.is_relative()
@@ -98,18 +100,24 @@ impl<'a> DiskSink<'a> {
             file.path
         );
         let path = self.dirs.dir(file.area).join(relative);
-        if let Some(parent) = path.parent() {
-            let known = lock(&self.created).contains(parent);
-            if !known {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
-                lock(&self.created).insert(parent.to_owned());
-            }
-        }
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let known = lock(&self.created).get(parent).copied();
+        let fresh = if let Some(fresh) = known {
+            fresh
+        } else {
+            let fresh = fs::symlink_metadata(parent).is_err();
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
+            // Workers may race here: whichever answer lands first is safe (`false` only costs
+            // a comparison).
+            *lock(&self.created)
+                .entry(parent.to_owned())
+                .or_insert(fresh)
+        };
         if matches!(file.area, Area::Scps | Area::Rcps) {
             lock(&self.terraform).insert((file.area, file.path.clone()));
         }
-        Ok(path)
+        Ok((path, fresh))
     }
 
     /// Removes the generated Terraform files of earlier runs that this run did not write. Call
@@ -133,8 +141,14 @@ impl<'a> DiskSink<'a> {
 
 impl Sink for DiskSink<'_> {
     fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
-        let path = self.destination(&file).map_err(SinkError)?;
-        write_if_changed(&path, &contents).map_err(SinkError)
+        let (path, fresh) = self.destination(&file).map_err(SinkError)?;
+        if fresh {
+            fs::write(&path, &contents)
+                .with_context(|| format!("cannot write `{}`", path.display()))
+                .map_err(SinkError)
+        } else {
+            write_if_changed(&path, &contents).map_err(SinkError)
+        }
     }
 
     /// Streams into a temporary file beside the destination, then renames it into place: a
@@ -144,7 +158,7 @@ impl Sink for DiskSink<'_> {
         file: OutputFile,
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), SinkError> {
-        let path = self.destination(&file).map_err(SinkError)?;
+        let (path, _) = self.destination(&file).map_err(SinkError)?;
         let name = path
             .file_name()
             .map_or_else(Default::default, |n| n.to_string_lossy());

@@ -77,6 +77,9 @@ pub fn outputs_into(
         },
     );
     terraform?;
+    // The plan of a large organization is millions of small allocations: free it on a worker
+    // instead of making the caller wait.
+    rayon::spawn(move || drop((plan, names)));
     summary
 }
 
