@@ -134,7 +134,7 @@ pub fn read_file(path: &Path) -> Result<Snapshot, ReadError> {
     read(&bytes)
 }
 
-fn decompress(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
     let mut decoder = zstd::stream::read::Decoder::new(bytes).map_err(ReadError::Zstd)?;
     decoder.read_to_end(&mut out).map_err(ReadError::Zstd)?;
@@ -157,7 +157,19 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-fn read_json(json: &[u8]) -> Result<Snapshot, ReadError> {
+pub(crate) fn read_json(json: &[u8]) -> Result<Snapshot, ReadError> {
+    let version = probe(json)?;
+    let snapshot: Snapshot = match serde_json::from_slice(json) {
+        Ok(snapshot) => snapshot,
+        Err(e) => return Err(shape_error(json, version, &e)),
+    };
+    validate(&snapshot)?;
+    Ok(snapshot)
+}
+
+/// Checks that `json` is a snapshot of a version this reader accepts, and returns the version.
+/// One pass over the whole document: it also finds any JSON syntax error.
+pub(crate) fn probe(json: &[u8]) -> Result<FormatVersion, ReadError> {
     let probe: Probe = match serde_json::from_slice(json) {
         Ok(probe) => probe,
         Err(e) if e.is_data() => {
@@ -198,13 +210,7 @@ fn read_json(json: &[u8]) -> Result<Snapshot, ReadError> {
     };
     let version = FormatVersion { major, minor };
     version.check_readable_by(SNAPSHOT_FORMAT_VERSION)?;
-
-    let snapshot: Snapshot = match serde_json::from_slice(json) {
-        Ok(snapshot) => snapshot,
-        Err(e) => return Err(shape_error(json, version, &e)),
-    };
-    validate(&snapshot)?;
-    Ok(snapshot)
+    Ok(version)
 }
 
 /// Re-parses a document that failed, tracking the path, to say where the problem is. Only

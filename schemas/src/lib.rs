@@ -20,6 +20,7 @@ mod io;
 pub mod org;
 pub mod policies;
 pub mod status;
+mod stream;
 mod tagged;
 pub mod tags;
 mod validate;
@@ -37,6 +38,7 @@ pub use crate::io::{
 };
 pub use crate::org::Organization;
 pub use crate::policies::Policies;
+pub use crate::stream::{SnapshotHead, Streamed, read_streaming};
 pub use crate::tags::Tags;
 pub use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
 
@@ -56,7 +58,39 @@ pub struct Snapshot {
     /// The SCPs and RCPs that exist today.
     pub policies: Policies,
     /// One entry per account of `organization.accounts`, by account ID.
+    #[serde(deserialize_with = "unique_accounts")]
     pub accounts: BTreeMap<AccountId, AccountInventory>,
+}
+
+/// `accounts` as a map that refuses an account listed twice (a plain map would keep the last
+/// entry silently).
+fn unique_accounts<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<AccountId, AccountInventory>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = BTreeMap<AccountId, AccountInventory>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of account IDs to inventories")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(id) = map.next_key::<AccountId>()? {
+                let inventory: AccountInventory = map.next_value()?;
+                if out.contains_key(&id) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "account `{id}` is listed twice"
+                    )));
+                }
+                out.insert(id, inventory);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique)
 }
 
 /// The constant `format` tag.

@@ -1,6 +1,6 @@
 //! Consistency rules a snapshot must satisfy beyond its JSON shape.
 
-use crate::Snapshot;
+use crate::{AccountId, Organization, Policies, Snapshot};
 
 /// A snapshot whose parts contradict each other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -10,7 +10,15 @@ pub struct InconsistentError(pub String);
 /// Checks the cross-references of a parsed snapshot: one root, every parent known, no cycles,
 /// map keys equal to the IDs they hold, one inventory entry per account.
 pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
-    let org = &snapshot.organization;
+    validate_head(&snapshot.organization, &snapshot.policies)?;
+    validate_accounts(&snapshot.organization, snapshot.accounts.keys())
+}
+
+/// The rules on the organization and the policies alone.
+pub(crate) fn validate_head(
+    org: &Organization,
+    policies: &Policies,
+) -> Result<(), InconsistentError> {
     let fail = |msg: String| Err(InconsistentError(msg));
     if org.roots.len() != 1 {
         return fail(format!(
@@ -61,26 +69,7 @@ pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
             org.management_account_id
         ));
     }
-    if let Some(id) = org
-        .accounts
-        .keys()
-        .find(|id| !snapshot.accounts.contains_key(*id))
-    {
-        return fail(format!("account `{id}` has no entry under `accounts`"));
-    }
-    if let Some(id) = snapshot
-        .accounts
-        .keys()
-        .find(|id| !org.accounts.contains_key(*id))
-    {
-        return fail(format!(
-            "`accounts` has an entry for `{id}`, which is not in the organization"
-        ));
-    }
-    for (kind, map) in [
-        ("SCP", &snapshot.policies.scps),
-        ("RCP", &snapshot.policies.rcps),
-    ] {
+    for (kind, map) in [("SCP", &policies.scps), ("RCP", &policies.rcps)] {
         for (key, policy) in map {
             if *key != policy.id {
                 return fail(format!(
@@ -89,6 +78,30 @@ pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The rule between the organization and the inventories: exactly one entry per account.
+/// `inventories` are the account IDs under `accounts`, in ascending order.
+pub(crate) fn validate_accounts<'a>(
+    org: &Organization,
+    inventories: impl IntoIterator<Item = &'a AccountId> + Clone,
+) -> Result<(), InconsistentError> {
+    let has_inventory: std::collections::BTreeSet<&AccountId> =
+        inventories.clone().into_iter().collect();
+    if let Some(id) = org.accounts.keys().find(|id| !has_inventory.contains(*id)) {
+        return Err(InconsistentError(format!(
+            "account `{id}` has no entry under `accounts`"
+        )));
+    }
+    if let Some(id) = inventories
+        .into_iter()
+        .find(|id| !org.accounts.contains_key(*id))
+    {
+        return Err(InconsistentError(format!(
+            "`accounts` has an entry for `{id}`, which is not in the organization"
+        )));
     }
     Ok(())
 }

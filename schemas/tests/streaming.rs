@@ -1,0 +1,183 @@
+//! The streaming reader accepts what `read` accepts, delivers the same snapshot, and fails with
+//! the same message on every bad input.
+
+#![expect(clippy::unwrap_used, reason = "test helpers")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use headroom_schemas::{Compression, Snapshot, Streamed, read, read_streaming, write};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
+}
+
+/// What the streaming reader hands over, put back together, plus the order of events.
+fn streamed(bytes: &[u8]) -> Result<(Snapshot, Vec<String>), String> {
+    let mut head = None;
+    let mut accounts = std::collections::BTreeMap::new();
+    let mut order = Vec::new();
+    read_streaming(bytes, &mut |event| match event {
+        Streamed::Head(h) => {
+            order.push("head".to_owned());
+            head = Some(h);
+        }
+        Streamed::Account(id, inventory) => {
+            order.push(id.to_string());
+            accounts.insert(id, *inventory);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let head = Arc::try_unwrap(head.unwrap()).unwrap();
+    let mut snapshot = head.into_snapshot_without_inventories();
+    snapshot.accounts = accounts;
+    Ok((snapshot, order))
+}
+
+fn same_as_read(bytes: &[u8]) -> Vec<String> {
+    let (snapshot, order) = streamed(bytes).unwrap();
+    assert_eq!(snapshot, read(bytes).unwrap());
+    order
+}
+
+#[test]
+fn every_fixture_streams_to_the_same_snapshot() {
+    for rel in [
+        "snapshots/demo.json",
+        "snapshots/hostile.json",
+        "snapshots/frozen/v1.0.json",
+    ] {
+        let bytes = std::fs::read(fixture(rel)).unwrap();
+        let order = same_as_read(&bytes);
+        // Headroom writes `accounts` last: the head comes first, then the accounts in order.
+        assert_eq!(order[0], "head", "{rel}");
+        let ids = &order[1..];
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{rel}: {ids:?}");
+        assert_eq!(ids.len(), read(&bytes).unwrap().accounts.len());
+    }
+}
+
+#[test]
+fn zstd_and_accounts_first_documents_stream_alike() {
+    let bytes = std::fs::read(fixture("snapshots/demo.json")).unwrap();
+    let snapshot = read(&bytes).unwrap();
+    let mut compressed = Vec::new();
+    write(&snapshot, &mut compressed, Compression::Zstd(3)).unwrap();
+    same_as_read(&compressed);
+    // `accounts` before everything else (a hand-written or re-sorted file): read whole first.
+    let mut text = String::from("{\"accounts\": ");
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    text.push_str(&serde_json::to_string(&value["accounts"]).unwrap());
+    for key in [
+        "format",
+        "format_version",
+        "meta",
+        "organization",
+        "policies",
+    ] {
+        text.push_str(&format!(
+            ", \"{key}\": {}",
+            serde_json::to_string(&value[key]).unwrap()
+        ));
+    }
+    text.push('}');
+    let order = same_as_read(text.as_bytes());
+    assert_eq!(order[0], "head");
+}
+
+/// `bytes` with `from` replaced by `to` exactly once.
+fn edited(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn every_bad_input_fails_with_the_message_read_gives() {
+    let demo = std::fs::read(fixture("snapshots/demo.json")).unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(fixture("bad_input")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            continue;
+        }
+        cases.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    // Just inside the last account's object.
+    let last = std::str::from_utf8(&demo)
+        .unwrap()
+        .rfind("\"inactive\"")
+        .unwrap()
+        + 10;
+    let mut trailing = demo.clone();
+    trailing.extend_from_slice(b"{}");
+    let late_bad_shape = {
+        let mut b = demo[..last].to_vec();
+        b.extend_from_slice(b", \"nickname\": 1");
+        b.extend_from_slice(&demo[last..]);
+        b
+    };
+    cases.extend([
+        ("empty".to_owned(), b"".to_vec()),
+        ("array".to_owned(), b"[1, 2]".to_vec()),
+        ("trailing".to_owned(), trailing),
+        ("late unknown field".to_owned(), late_bad_shape),
+        (
+            "extra inventory".to_owned(),
+            edited(
+                &demo,
+                "\n  \"accounts\": {\n",
+                "\n  \"accounts\": {\n    \"000000000001\": {\"status\": \"not_collected\", \"reason\": \"skipped\"},\n",
+            ),
+        ),
+        (
+            "inventory under another ID".to_owned(),
+            edited(&demo, "\n    \"333333333333\": {", "\n    \"000000000003\": {"),
+        ),
+        (
+            "duplicate account".to_owned(),
+            edited(
+                &demo,
+                "\n  \"accounts\": {\n",
+                "\n  \"accounts\": {\n    \"101010101010\": {\"status\": \"not_collected\", \"reason\": \"skipped\"},\n",
+            ),
+        ),
+        (
+            "inconsistent head".to_owned(),
+            edited(
+                &demo,
+                "\"management_account_id\": \"111111111111\"",
+                "\"management_account_id\": \"000000000002\"",
+            ),
+        ),
+        (
+            "duplicate head field after accounts".to_owned(),
+            {
+                let mut b = demo[..demo.len() - 2].to_vec();
+                b.extend_from_slice(b",\n  \"policies\": {}\n}\n");
+                b
+            },
+        ),
+    ]);
+    for (name, bytes) in &cases {
+        let want = read(bytes).unwrap_err().to_string();
+        let got = streamed(bytes).unwrap_err();
+        assert_eq!(got, want, "{name}");
+    }
+    // Duplicates are refused by both readers, not silently collapsed.
+    let duplicate = &cases
+        .iter()
+        .find(|(n, _)| n == "duplicate account")
+        .unwrap()
+        .1;
+    assert!(
+        read(duplicate)
+            .unwrap_err()
+            .to_string()
+            .contains("account `101010101010` is listed twice"),
+        "{}",
+        read(duplicate).unwrap_err()
+    );
+}
