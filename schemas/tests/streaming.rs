@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers")]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -77,10 +78,11 @@ fn zstd_and_accounts_first_documents_stream_alike() {
         "organization",
         "policies",
     ] {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             ", \"{key}\": {}",
             serde_json::to_string(&value[key]).unwrap()
-        ));
+        );
     }
     text.push('}');
     let order = same_as_read(text.as_bytes());
