@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use headroom_schemas::org::Account;
-use headroom_schemas::{AccountId, Snapshot};
+use headroom_schemas::AccountId;
+use headroom_schemas::org::{Account, Organization};
 use serde::Serialize;
 
 use crate::Settings;
@@ -108,10 +108,10 @@ pub fn safe_file_name(name: &str) -> String {
 /// The report file name (without `.json`) of every account: `<name>_<id>`, or `<name>` in
 /// exclude mode, where a name shared by several accounts gets `_2`, `_3`, ... in account-ID
 /// order after the first.
-pub fn file_stems(snapshot: &Snapshot, settings: &Settings) -> BTreeMap<AccountId, String> {
+pub fn file_stems(organization: &Organization, settings: &Settings) -> BTreeMap<AccountId, String> {
     let mut stems = BTreeMap::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
-    for account in snapshot.organization.accounts.values() {
+    for account in organization.accounts.values() {
         let name = safe_file_name(&settings.account_name(account));
         let stem = if settings.exclude_account_ids {
             let mut candidate = name.clone();

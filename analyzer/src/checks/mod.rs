@@ -31,9 +31,9 @@ use std::fmt::Write as _;
 use headroom_schemas::inventory::{
     AccountInventory, GlobalInventory, NotCollectedReason, RegionalInventory,
 };
-use headroom_schemas::org::Account;
+use headroom_schemas::org::{Account, Organization};
 use headroom_schemas::status::{Collected, CollectionError};
-use headroom_schemas::{AccountId, Snapshot};
+use headroom_schemas::{AccountId, Meta, Snapshot};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -208,14 +208,11 @@ pub trait AnyCheck: Sync {
         &self,
         raw: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), String>;
-    /// Runs the check over every account, putting each account's report into `sink` as soon as
-    /// it is made; returns the verdicts for placement.
-    fn run(
+    /// The check with its options parsed once, ready to run account by account.
+    fn prepare(
         &self,
-        input: &RunInput<'_>,
         raw: &serde_json::Map<String, serde_json::Value>,
-        sink: &dyn Sink,
-    ) -> Result<CheckRun, AnalyzeError>;
+    ) -> Result<Box<dyn PreparedCheck + '_>, AnalyzeError>;
     /// The check's Deny statements for one target.
     fn statements(
         &self,
@@ -227,6 +224,53 @@ pub trait AnyCheck: Sync {
     fn options_schema(&self) -> schemars::Schema;
     /// The JSON Schema of the check's per-account report.
     fn report_schema(&self) -> schemars::Schema;
+}
+
+/// A check with its options parsed: what runs on each account.
+pub trait PreparedCheck: Sync {
+    /// The check's metadata.
+    fn meta(&self) -> &'static CheckMeta;
+    /// Evaluates one account: its verdict, and its report file unless the account has no
+    /// inventories to report on.
+    fn account(
+        &self,
+        input: &RunInput<'_>,
+        account: &AccountInput<'_>,
+        inventory: Option<&AccountInventory>,
+    ) -> Result<AccountResult, AnalyzeError>;
+    /// Allowlist entries that come from the configuration.
+    fn configured_allowlist(&self, ctx: &PolicyContext<'_>) -> BTreeSet<String>;
+}
+
+struct Prepared<'c, C: Check> {
+    check: &'c C,
+    options: C::Options,
+}
+
+impl<C: Check> PreparedCheck for Prepared<'_, C> {
+    fn meta(&self) -> &'static CheckMeta {
+        Check::meta(self.check)
+    }
+
+    fn account(
+        &self,
+        input: &RunInput<'_>,
+        account: &AccountInput<'_>,
+        inventory: Option<&AccountInventory>,
+    ) -> Result<AccountResult, AnalyzeError> {
+        run_account(
+            self.check,
+            Check::meta(self.check),
+            &self.options,
+            input,
+            account,
+            inventory,
+        )
+    }
+
+    fn configured_allowlist(&self, ctx: &PolicyContext<'_>) -> BTreeSet<String> {
+        self.check.configured_allowlist(&self.options, ctx)
+    }
 }
 
 fn parse_options<O: DeserializeOwned>(
@@ -249,31 +293,16 @@ impl<C: Check> AnyCheck for C {
         parse_options::<C::Options>(Check::meta(self).id, raw).map(|_| ())
     }
 
-    fn run(
+    fn prepare(
         &self,
-        input: &RunInput<'_>,
         raw: &serde_json::Map<String, serde_json::Value>,
-        sink: &dyn Sink,
-    ) -> Result<CheckRun, AnalyzeError> {
-        let meta = Check::meta(self);
-        let options: C::Options = parse_options(meta.id, raw).map_err(AnalyzeError::Settings)?;
-        let results: Vec<(AccountId, AccountVerdict)> = input
-            .accounts
-            .par_iter()
-            .map(|account| {
-                let (id, verdict, file) = run_account(self, meta, &options, input, account)?;
-                if let Some((file, bytes)) = file {
-                    sink.put(file, bytes)?;
-                }
-                Ok((id, verdict))
-            })
-            .collect::<Result<_, AnalyzeError>>()?;
-        Ok(CheckRun {
-            check_id: meta.id,
-            kind: meta.kind,
-            verdicts: results.into_iter().collect(),
-            configured_allowlist: self.configured_allowlist(&options, &input.policy),
-        })
+    ) -> Result<Box<dyn PreparedCheck + '_>, AnalyzeError> {
+        let options: C::Options =
+            parse_options(Check::meta(self).id, raw).map_err(AnalyzeError::Settings)?;
+        Ok(Box::new(Prepared {
+            check: self,
+            options,
+        }))
     }
 
     fn statements(
@@ -398,8 +427,8 @@ pub struct RunInput<'a> {
     pub settings: &'a Settings,
     /// Org members, the org ID and the partition.
     pub policy: PolicyContext<'a>,
-    /// Every account of the organization, sorted by ID, with its inventory and report stem.
-    pub accounts: Vec<AccountInput<'a>>,
+    /// Every account of the organization by ID, with its name and report stem.
+    pub accounts: BTreeMap<&'a AccountId, AccountInput<'a>>,
     /// Membership test.
     pub members: &'a BTreeMap<AccountId, Account>,
 }
@@ -417,8 +446,6 @@ impl std::fmt::Debug for RunInput<'_> {
 pub struct AccountInput<'a> {
     /// The account.
     pub account: &'a Account,
-    /// Its inventory; `None` only if the snapshot lacks it.
-    pub inventory: Option<&'a AccountInventory>,
     /// The name reports use.
     pub name: String,
     /// The report file name without `.json`.
@@ -439,12 +466,13 @@ fn gap_line(region: Option<&str>, service: &str, error: &CollectionError) -> Str
 }
 
 /// One account's verdict and report file (none for accounts without inventories).
-type AccountResult = (AccountId, AccountVerdict, Option<(OutputFile, Vec<u8>)>);
+pub type AccountResult = (AccountVerdict, Option<(OutputFile, Vec<u8>)>);
 
 /// The verdict of an account that has no inventories to evaluate, or its inventories.
-fn uncollected<'a>(
-    account: &AccountInput<'a>,
-) -> Result<(&'a GlobalInventory, &'a BTreeMap<String, RegionalInventory>), AccountVerdict> {
+fn uncollected<'i>(
+    account: &AccountInput<'_>,
+    inventory: Option<&'i AccountInventory>,
+) -> Result<(&'i GlobalInventory, &'i BTreeMap<String, RegionalInventory>), AccountVerdict> {
     let verdict = |status| AccountVerdict {
         status,
         allowlist: BTreeSet::new(),
@@ -454,7 +482,7 @@ fn uncollected<'a>(
     if account.is_management {
         return Err(excluded(NotCollectedReason::ManagementAccount));
     }
-    match account.inventory {
+    match inventory {
         Some(AccountInventory::Collected {
             global, regions, ..
         }) => Ok((global, regions)),
@@ -480,11 +508,11 @@ fn run_account<C: Check>(
     options: &C::Options,
     input: &RunInput<'_>,
     account: &AccountInput<'_>,
+    inventory: Option<&AccountInventory>,
 ) -> Result<AccountResult, AnalyzeError> {
-    let id = account.account.id.clone();
-    let (global, regions) = match uncollected(account) {
+    let (global, regions) = match uncollected(account, inventory) {
         Ok(inventories) => inventories,
-        Err(verdict) => return Ok((id, verdict, None)),
+        Err(verdict) => return Ok((verdict, None)),
     };
     let mut gaps = Vec::new();
     for (service, error) in global.statuses() {
@@ -547,7 +575,7 @@ fn run_account<C: Check>(
         allowlist: evaluation.allowlist,
         counts: evaluation.counts,
     };
-    Ok((id, verdict, Some((file, bytes))))
+    Ok((verdict, Some((file, bytes))))
 }
 
 /// The result of running every enabled check.
@@ -578,41 +606,157 @@ pub fn run_checks_into(
     settings: &Settings,
     sink: &dyn Sink,
 ) -> Result<Vec<CheckRun>, AnalyzeError> {
-    let config = resolve_config(settings)?;
-    let org = &snapshot.organization;
-    let stems = report::file_stems(snapshot, settings);
-    let accounts = org
+    let checker = Checker::new(&snapshot.organization, &snapshot.meta, settings)?;
+    let verdicts = snapshot
+        .organization
         .accounts
-        .values()
-        .map(|account| AccountInput {
-            account,
-            inventory: snapshot.accounts.get(&account.id),
-            name: settings.account_name(account),
-            file_stem: stems.get(&account.id).cloned().unwrap_or_default(),
-            is_management: account.id == org.management_account_id,
-            is_skipped: settings.skip_account_ids.contains(&account.id),
-        })
-        .collect();
-    let input = RunInput {
-        settings,
-        policy: PolicyContext {
-            partition: &snapshot.meta.partition,
-            org_id: &org.id,
-        },
-        accounts,
-        members: &org.accounts,
-    };
-    let enabled: Vec<(&dyn AnyCheck, &CheckConfig)> = ALL
-        .iter()
-        .filter_map(|c| {
-            let cfg = config.get(c.meta().id)?;
-            cfg.enabled.then_some((*c, cfg))
-        })
-        .collect();
-    enabled
+        .keys()
+        .collect::<Vec<_>>()
         .par_iter()
-        .map(|(check, cfg)| check.run(&input, &cfg.options, sink))
-        .collect()
+        .filter_map(|id| {
+            checker
+                .account(id, snapshot.accounts.get(*id), sink)
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    checker.runs(verdicts, sink)
+}
+
+/// Every enabled check of one organization, ready to run account by account (each account's
+/// inventory can be dropped once it has been through [`Checker::account`]).
+pub struct Checker<'a> {
+    input: RunInput<'a>,
+    checks: Vec<Box<dyn PreparedCheck>>,
+}
+
+impl std::fmt::Debug for Checker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.checks.iter().map(|c| c.meta().id).collect();
+        f.debug_struct("Checker")
+            .field("checks", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One account's verdict from each enabled check, in [`Checker`] order.
+#[derive(Debug)]
+pub struct AccountVerdicts {
+    id: AccountId,
+    verdicts: Vec<AccountVerdict>,
+}
+
+impl<'a> Checker<'a> {
+    /// Resolves and validates the checks' configuration against `organization`.
+    pub fn new(
+        organization: &'a Organization,
+        meta: &'a Meta,
+        settings: &'a Settings,
+    ) -> Result<Self, AnalyzeError> {
+        let config = resolve_config(settings)?;
+        let stems = report::file_stems(organization, settings);
+        let accounts = organization
+            .accounts
+            .values()
+            .map(|account| {
+                let input = AccountInput {
+                    account,
+                    name: settings.account_name(account),
+                    file_stem: stems.get(&account.id).cloned().unwrap_or_default(),
+                    is_management: account.id == organization.management_account_id,
+                    is_skipped: settings.skip_account_ids.contains(&account.id),
+                };
+                (&account.id, input)
+            })
+            .collect();
+        let input = RunInput {
+            settings,
+            policy: PolicyContext {
+                partition: &meta.partition,
+                org_id: &organization.id,
+            },
+            accounts,
+            members: &organization.accounts,
+        };
+        let mut checks = Vec::new();
+        for check in ALL {
+            if let Some(cfg) = config.get(check.meta().id)
+                && cfg.enabled
+            {
+                checks.push(check.prepare(&cfg.options)?);
+            }
+        }
+        Ok(Self { input, checks })
+    }
+
+    /// Runs every enabled check on one account and puts its reports into `sink`. `None` for an
+    /// ID that is not an account of the organization (the snapshot's validation rejects such a
+    /// document).
+    pub fn account(
+        &self,
+        id: &AccountId,
+        inventory: Option<&AccountInventory>,
+        sink: &dyn Sink,
+    ) -> Result<Option<AccountVerdicts>, AnalyzeError> {
+        let Some(account) = self.input.accounts.get(id) else {
+            return Ok(None);
+        };
+        let mut verdicts = Vec::with_capacity(self.checks.len());
+        for check in &self.checks {
+            let (verdict, file) = check.account(&self.input, account, inventory)?;
+            if let Some((file, bytes)) = file {
+                sink.put(file, bytes)?;
+            }
+            verdicts.push(verdict);
+        }
+        Ok(Some(AccountVerdicts {
+            id: id.clone(),
+            verdicts,
+        }))
+    }
+
+    /// One run per enabled check, in registry order, from every account's verdicts. An
+    /// account of the organization missing from `accounts` is evaluated without inventories
+    /// (incomplete).
+    pub fn runs(
+        &self,
+        accounts: Vec<AccountVerdicts>,
+        sink: &dyn Sink,
+    ) -> Result<Vec<CheckRun>, AnalyzeError> {
+        let mut runs: Vec<CheckRun> = self
+            .checks
+            .iter()
+            .map(|check| CheckRun {
+                check_id: check.meta().id,
+                kind: check.meta().kind,
+                verdicts: BTreeMap::new(),
+                configured_allowlist: check.configured_allowlist(&self.input.policy),
+            })
+            .collect();
+        let add = |runs: &mut Vec<CheckRun>, account: AccountVerdicts| {
+            for (run, verdict) in runs.iter_mut().zip(account.verdicts) {
+                run.verdicts.insert(account.id.clone(), verdict);
+            }
+        };
+        for account in accounts {
+            add(&mut runs, account);
+        }
+        let missing: Vec<&AccountId> = match runs.first() {
+            Some(run) => self
+                .input
+                .accounts
+                .keys()
+                .filter(|id| !run.verdicts.contains_key(**id))
+                .copied()
+                .collect(),
+            None => Vec::new(),
+        };
+        for id in missing {
+            if let Some(account) = self.account(id, None, sink)? {
+                add(&mut runs, account);
+            }
+        }
+        Ok(runs)
+    }
 }
 
 /// The Deny statements of `check_id` for one target whose accounts need `allowlist` (the
