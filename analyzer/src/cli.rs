@@ -9,7 +9,7 @@ use clap::Parser;
 use headroom_schemas::config::Config;
 
 use crate::io::{DiskSink, OutputDirs};
-use crate::{AnalyzeError, DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
+use crate::{AnalyzeBytesError, AnalyzeError, DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
 
 /// Command-line arguments of `analyze`.
 #[derive(Debug, Parser)]
@@ -83,11 +83,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             .map_err(|e| Failure::Input(e.into()))?,
         (None, false) => Config::default(),
     };
-    let snapshot = match &args.snapshot {
-        Some(path) => crate::io::read_snapshot(path).map_err(|e| Failure::Input(e.into()))?,
-        None => headroom_schemas::read(DEMO_SNAPSHOT)
-            .context("bundled demo snapshot")
-            .map_err(Failure::Input)?,
+    let bytes = match &args.snapshot {
+        Some(path) => std::borrow::Cow::Owned(
+            crate::io::read_bytes(path).map_err(|e| Failure::Input(e.into()))?,
+        ),
+        None => std::borrow::Cow::Borrowed(DEMO_SNAPSHOT),
     };
     let mut settings = Settings::from_config(&config);
     settings.exclude_account_ids |= args.exclude_account_ids;
@@ -106,18 +106,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
     );
     let sink = DiskSink::new(&dirs).map_err(Failure::Input)?;
+    // The parse overlaps the checks: see `analyze_bytes_into`.
     let stdout = pool
-        .install(|| crate::analyze_into(&snapshot, &settings, &sink))
+        .install(|| crate::analyze_bytes_into(&bytes, &settings, &sink))
         .map_err(|e| match e {
-            AnalyzeError::Output(e) => Failure::Runtime(e.0),
+            AnalyzeBytesError::Analyze(AnalyzeError::Output(e)) => Failure::Runtime(e.0),
+            AnalyzeBytesError::Read(e) if args.snapshot.is_none() => {
+                Failure::Input(anyhow::Error::new(e).context("bundled demo snapshot"))
+            }
             e => Failure::Input(e.into()),
         })?;
     sink.finish().map_err(Failure::Runtime)?;
     print_stdout(&stdout).map_err(Failure::Runtime)?;
-    // The snapshot of a large organization is millions of small allocations: the process is
-    // about to exit, and the kernel takes the memory back faster than freeing it piece by
-    // piece would.
-    std::mem::forget(snapshot);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::Context as _;
-use headroom_schemas::{ReadError, Snapshot};
+use headroom_schemas::ReadError;
 
 use crate::output::{Area, OutputFile, Sink, SinkError};
 
@@ -50,9 +50,12 @@ impl OutputDirs {
     }
 }
 
-/// Reads and validates a snapshot file.
-pub fn read_snapshot(path: &Path) -> Result<Snapshot, ReadError> {
-    headroom_schemas::read_file(path)
+/// Reads a snapshot file's bytes (parsed by `analyze_bytes_into`).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
+    fs::read(path).map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The sink of the binary: writes each file as soon as `analyze` makes it, creating

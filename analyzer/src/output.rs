@@ -112,3 +112,79 @@ impl Sink for Collect {
         Ok(())
     }
 }
+
+/// A file waiting in [`Held`].
+type HeldFile = (OutputFile, Vec<u8>);
+
+/// A sink that holds what it is given until [`Held::release`], then passes everything through
+/// to the sink beneath. What is held is lost if it is never released.
+#[derive(Debug)]
+pub(crate) struct Held<'s> {
+    sink: &'s dyn Sink,
+    /// `Some` until released.
+    held: Mutex<Option<Vec<HeldFile>>>,
+}
+
+impl std::fmt::Debug for dyn Sink + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+impl<'s> Held<'s> {
+    /// Holds everything until released.
+    pub(crate) fn new(sink: &'s dyn Sink) -> Self {
+        Self {
+            sink,
+            held: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    /// Hands everything held to the sink beneath (from the worker threads), and from now on
+    /// passes each file straight through.
+    pub(crate) fn release(&self) -> Result<(), SinkError> {
+        use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        held.into_par_iter()
+            .try_for_each(|(file, contents)| self.sink.put(file, contents))
+    }
+}
+
+impl Sink for Held<'_> {
+    fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(files) = held.as_mut() {
+            files.push((file, contents));
+            return Ok(());
+        }
+        drop(held);
+        self.sink.put(file, contents)
+    }
+
+    fn put_written(
+        &self,
+        file: OutputFile,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), SinkError> {
+        let released = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none();
+        if released {
+            self.sink.put_written(file, write)
+        } else {
+            let mut contents = Vec::new();
+            write(&mut contents).map_err(|e| SinkError(e.into()))?;
+            self.put(file, contents)
+        }
+    }
+}

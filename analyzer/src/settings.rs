@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use headroom_schemas::AccountId;
 use headroom_schemas::config::{Config, Limits};
-use headroom_schemas::org::Account;
-use headroom_schemas::{AccountId, Snapshot};
+use headroom_schemas::org::{Account, Organization};
 
 use crate::AnalyzeError;
 
@@ -45,8 +45,7 @@ impl Settings {
     /// Rejects settings that contradict the snapshot: a management account other than the
     /// organization's, or skip entries naming accounts outside the organization (an entry
     /// matching nothing means the account meant to be skipped is not the one skipped).
-    pub fn validate_against(&self, snapshot: &Snapshot) -> Result<(), AnalyzeError> {
-        let org = &snapshot.organization;
+    pub fn validate_against(&self, org: &Organization) -> Result<(), AnalyzeError> {
         if let Some(id) = &self.management_account_id
             && *id != org.management_account_id
         {

@@ -97,3 +97,84 @@ fn verdicts_are_identical_across_thread_counts_and_input_order() {
     assert_eq!(one.runs, reordered.runs);
     assert_eq!(one.files, reordered.files);
 }
+
+fn stream(bytes: &[u8], settings: &Settings, threads: usize) -> Result<Outputs, String> {
+    let sink = headroom_analyzer::Collect::default();
+    let stdout = in_pool(threads, || {
+        headroom_analyzer::analyze_bytes_into(bytes, settings, &sink)
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Outputs {
+        files: sink.into_files(),
+        stdout,
+    })
+}
+
+/// The binary's entry point, which checks accounts while the parser reads on, gives exactly
+/// what `analyze` gives on the parsed snapshot: for `accounts` last (as Headroom writes it) or
+/// first, at any thread count, in exclude mode too.
+#[test]
+fn streaming_analysis_equals_the_pure_one() {
+    let snapshot = demo();
+    let canonical = headroom_schemas::to_json(&snapshot);
+    let mut value = serde_json::to_value(&snapshot).unwrap();
+    shuffle(&mut value, false);
+    let accounts = value.as_object_mut().unwrap().remove("accounts").unwrap();
+    let rest = serde_json::to_string(&value).unwrap();
+    let accounts_first = format!(
+        "{{\"accounts\": {}, {}",
+        serde_json::to_string(&accounts).unwrap(),
+        &rest[1..]
+    );
+    for exclude in [false, true] {
+        let mut settings = demo_settings();
+        settings.exclude_account_ids = exclude;
+        let expected = run(&snapshot, &settings, 1);
+        for (what, bytes) in [
+            ("accounts last", canonical.as_slice()),
+            ("accounts first", accounts_first.as_bytes()),
+        ] {
+            for threads in [1, 2, 4] {
+                let got = stream(bytes, &settings, threads).unwrap();
+                assert_same(&expected, &got, &format!("{what}, {threads} threads"));
+            }
+        }
+    }
+}
+
+/// A snapshot that turns out bad after its first accounts were checked, or settings that
+/// contradict it, put nothing into the sink: no report of a bad run is ever written.
+#[test]
+fn a_late_error_puts_nothing() {
+    let canonical = String::from_utf8(headroom_schemas::to_json(&demo())).unwrap();
+    let at = canonical.rfind("\"inactive\"").unwrap() + "\"inactive\"".len();
+    let late = format!("{}, \"nickname\": 1{}", &canonical[..at], &canonical[at..]);
+    let settings = demo_settings();
+    let sink = headroom_analyzer::Collect::default();
+    let error = in_pool(2, || {
+        headroom_analyzer::analyze_bytes_into(late.as_bytes(), &settings, &sink)
+    })
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        headroom_schemas::read(late.as_bytes())
+            .unwrap_err()
+            .to_string()
+    );
+    assert!(error.contains("nickname"), "{error}");
+    assert!(sink.into_files().is_empty());
+
+    let mut contradicting = demo_settings();
+    contradicting
+        .skip_account_ids
+        .insert("000000000009".parse().unwrap());
+    let sink = headroom_analyzer::Collect::default();
+    let error = in_pool(2, || {
+        headroom_analyzer::analyze_bytes_into(canonical.as_bytes(), &contradicting, &sink)
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("skip_account_ids"), "{error}");
+    assert!(sink.into_files().is_empty());
+}
