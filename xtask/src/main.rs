@@ -10,6 +10,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use headroom_schemas::Compression;
 
+/// The allocator `analyze` uses, so that the benchmark's load floor allocates like it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Headroom developer commands")]
 struct Cli {
