@@ -1,11 +1,31 @@
-//! Collector throughput against moto server: seed an organization of `MEMBERS` accounts with a
-//! few resources each (two regions), run `collect` at `--concurrency 1` and at the default, and
-//! print the wall time and API calls of each. A benchmark, not a test: it asserts nothing about
-//! time, and is `#[ignore]`d. Run it with
+//! Collector throughput against moto server with injected latency (SPEC §10: `collect` is I/O
+//! bound, so with N requests in flight its wall time should approach calls x latency / N).
+//! Seeds an organization of `MEMBERS` accounts with a few resources each (two regions), runs
+//! `collect` once to warm moto up (it builds each account's backends on first use), then
+//! without latency at `--concurrency` 1 and the default, and with every request delayed by
+//! `HEADROOM_BENCH_LATENCY_MS` (default 50 ms, about a cross-region AWS round trip) at 1, the
+//! default and `MEMBERS`, and prints one table. A benchmark, not a test: it asserts nothing
+//! about time, and is `#[ignore]`d. Run it with
 //! `cargo test -p headroom-collector --test bench_collect -- --ignored --nocapture`.
 //!
-//! moto is a single Python process, so it serialises much of the work the collector does in
-//! parallel; the speed-up measured here is a lower bound of the one against AWS.
+//! What N is: `--concurrency` bounds accounts in flight, not requests. Before any account
+//! starts, the organization walk makes [`ORG_ROUND_TRIPS`] round trips, at most
+//! [`ORG_PARALLELISM`] Organizations calls in flight. Then each account makes its calls in
+//! chains that wait for one another; the longest is [`ACCOUNT_ROUND_TRIPS`] deep, so an account
+//! keeps on average (its calls / that depth) requests in flight, far below its peak fan-out
+//! (IAM, S3 and 9 services in each of 2 regions, each with up to `services::ITEM_PARALLELISM`
+//! follow-up calls). With an emulator and a client that cost nothing the wall time would be
+//! `(ORG_ROUND_TRIPS + ceil(accounts / concurrency) x ACCOUNT_ROUND_TRIPS) x latency`: the
+//! "ideal", which is calls x latency / N with N the mean in flight this call structure allows.
+//! The table prints that N next to the mean achieved (calls x latency / wall) and the peak moto
+//! saw. Both round-trip counts are read off the collector's code for this seeded organization:
+//! update them if its call structure changes.
+//!
+//! Neither side costs nothing: moto spends milliseconds of CPU per request under one
+//! interpreter lock (the sleeps overlap, the work does not), and `collect` is a debug build.
+//! The table prints both processes' CPU seconds (from `/proc`) and the runs without latency
+//! measure that floor; once the ideal falls below it, CPU, not the collector's concurrency,
+//! sets the wall time. A larger `HEADROOM_BENCH_LATENCY_MS` (say 500) shows the I/O-bound regime.
 #![expect(
     clippy::unwrap_used,
     clippy::print_stderr,
@@ -13,12 +33,16 @@
 )]
 
 use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
+use headroom_collector::engine::DEFAULT_CONCURRENCY;
+use headroom_collector::org::ORG_PARALLELISM;
 use moto_common::{Moto, sdk_config};
 
 mod moto_common;
@@ -26,6 +50,20 @@ mod moto_common;
 const MANAGEMENT: &str = "123456789012";
 const MEMBERS: usize = 32;
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+/// The injected latency per request when `HEADROOM_BENCH_LATENCY_MS` is unset.
+const DEFAULT_LATENCY_MS: u64 = 50;
+
+/// Round trips of the organization walk, one after another: `GetCallerIdentity`,
+/// `AssumeRole` into the security account and into the management account,
+/// `DescribeOrganization`, `ListRoots`, the root's `ListOrganizationalUnitsForParent` and
+/// `ListAccountsForParent`, every account's `ListTagsForResource` `ORG_PARALLELISM` at a time,
+/// then for SCPs and for RCPs (moto has one of each, `FullAWSAccess` and `RCPFullAWSAccess`)
+/// `ListPolicies`, `DescribePolicy` and `ListTargetsForPolicy`.
+const ORG_ROUND_TRIPS: u64 = 7 + (MEMBERS as u64 + 1).div_ceil(ORG_PARALLELISM as u64) + 2 * 3;
+/// Round trips of one seeded account, one after another: `AssumeRole`, then the longest chain
+/// of its services: KMS `ListKeys`, `DescribeKey`, `GetKeyPolicy`, `ListResourceTags` (IAM's
+/// `ListUsers`, `ListRoles`, `ListRoleTags`, `ListSAMLProviders` is as long).
+const ACCOUNT_ROUND_TRIPS: u64 = 1 + 4;
 
 /// Credentials of `OrganizationAccountAccessRole` in `account`.
 async fn member_config(url: &str, mgmt: &SdkConfig, account: &str) -> SdkConfig {
@@ -147,32 +185,115 @@ async fn seed(url: &str) -> Vec<String> {
     accounts
 }
 
-/// Wall time in seconds and the API calls from `collect`'s summary line.
+/// Reads moto's injected latency and traffic counters, first setting the latency (which also
+/// resets the counters) when `set_ms` is given. See `headroom_moto.py`.
+fn latency_control(moto: &Moto, set_ms: Option<u64>) -> serde_json::Value {
+    let addr = moto.url.trim_start_matches("http://");
+    let (method, body) = match set_ms {
+        Some(ms) => ("POST", ms.to_string()),
+        None => ("GET", String::new()),
+    };
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} /moto-api/headroom-latency HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, json) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(" 200 "), "{response}");
+    serde_json::from_str(json).unwrap()
+}
+
+/// CPU seconds (user + system) of process `pid` from `/proc`: its own, or with `children`
+/// those of its children it has waited for. `None` where there is no `/proc`.
+fn cpu_seconds(pid: &str, children: bool) -> Option<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces; the first
+    // is field 3 (state), so utime (14) is at 11 and cutime (16) at 13.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let first = if children { 13 } else { 11 };
+    let ticks: u64 =
+        fields.get(first)?.parse::<u64>().ok()? + fields.get(first + 1)?.parse::<u64>().ok()?;
+    // Linux reports in USER_HZ, 100 on every architecture it supports.
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    Some(ticks as f64 / 100.0)
+}
+
+/// One `collect` run and what moto saw of it.
+struct Run {
+    latency_ms: u64,
+    concurrency: usize,
+    wall: f64,
+    calls: u64,
+    retries: u64,
+    peak_in_flight: u64,
+    /// CPU seconds of `collect` and of moto during the run.
+    collect_cpu: Option<f64>,
+    moto_cpu: Option<f64>,
+}
+
+impl Run {
+    /// The wall time if moto cost nothing: the organization walk, then the accounts
+    /// `concurrency` at a time, each its critical path deep.
+    fn ideal(&self) -> f64 {
+        let waves = (MEMBERS as u64).div_ceil(self.concurrency as u64);
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let round_trips = (ORG_ROUND_TRIPS + waves * ACCOUNT_ROUND_TRIPS) as f64;
+        round_trips * self.latency()
+    }
+
+    fn latency(&self) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let ms = self.latency_ms as f64;
+        ms / 1000.0
+    }
+
+    /// calls x latency / `seconds`: the mean requests in flight over `seconds`.
+    fn in_flight(&self, seconds: f64) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let calls = self.calls as f64;
+        calls * self.latency() / seconds
+    }
+}
+
+/// Runs `collect` with `latency_ms` injected; `None` concurrency leaves the default.
 fn run_collect(
     moto: &Moto,
     dir: &Path,
     config: &Path,
-    name: &str,
-    extra: &[&str],
-) -> (f64, String) {
-    let out = dir.join(name);
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_collect"))
+    latency_ms: u64,
+    concurrency: Option<usize>,
+) -> Run {
+    latency_control(moto, Some(latency_ms));
+    let out = dir.join(format!(
+        "{latency_ms}ms-{}.json.zst",
+        concurrency.unwrap_or(0)
+    ));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_collect"));
+    command
         .arg("--config")
         .arg(config)
         .arg("-o")
         .arg(&out)
-        .args(extra)
         .env("AWS_ENDPOINT_URL", &moto.url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .output()
-        .unwrap();
-    let seconds = started.elapsed().as_secs_f64();
+        .env_remove("AWS_SESSION_TOKEN");
+    if let Some(n) = concurrency {
+        command.arg("--concurrency").arg(n.to_string());
+    }
+    let moto_pid = moto.pid().to_string();
+    let cpu_before = (cpu_seconds("self", true), cpu_seconds(&moto_pid, false));
+    let started = Instant::now();
+    let output = command.output().unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_after = (cpu_seconds("self", true), cpu_seconds(&moto_pid, false));
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "collect failed:\n{stderr}");
     // "collected N of M accounts with G gap(s): C API calls, R retries in S.Ss; wrote `…`"
@@ -184,16 +305,32 @@ fn run_collect(
         )),
         "{stderr}"
     );
-    let calls = summary
-        .split_once(": ")
-        .and_then(|(_, rest)| rest.split_once(" API calls"))
-        .map_or_else(|| "?".to_owned(), |(calls, _)| calls.to_owned());
-    (seconds, calls)
+    let (_, counts) = summary.split_once(": ").unwrap();
+    let (calls, rest) = counts.split_once(" API calls, ").unwrap();
+    let (retries, _) = rest.split_once(" retries").unwrap();
+    let traffic = latency_control(moto, None);
+    Run {
+        latency_ms,
+        concurrency: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        wall,
+        calls: calls.parse().unwrap(),
+        retries: retries.parse().unwrap(),
+        peak_in_flight: traffic["peak_in_flight"].as_u64().unwrap(),
+        collect_cpu: cpu_after.0.zip(cpu_before.0).map(|(a, b)| a - b),
+        moto_cpu: cpu_after.1.zip(cpu_before.1).map(|(a, b)| a - b),
+    }
+}
+
+fn seconds(value: Option<f64>) -> String {
+    value.map_or_else(|| "?".to_owned(), |s| format!("{s:.2}"))
 }
 
 #[test]
 #[ignore = "benchmark: seeds a large moto organization; run with --ignored --nocapture"]
 fn bench_collect_against_moto() {
+    let latency_ms: u64 = std::env::var("HEADROOM_BENCH_LATENCY_MS")
+        .ok()
+        .map_or(DEFAULT_LATENCY_MS, |v| v.parse().unwrap());
     let moto = Moto::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let seeding = Instant::now();
@@ -211,23 +348,82 @@ fn bench_collect_against_moto() {
     )
     .unwrap();
 
-    let (one, one_calls) = run_collect(
-        &moto,
-        dir.path(),
-        &config,
-        "one.json.zst",
-        &["--concurrency", "1"],
-    );
-    let (default, default_calls) = run_collect(&moto, dir.path(), &config, "default.json.zst", &[]);
+    // moto builds each account's and region's backends on first use: the first run pays
+    // for that, so it is only a warm-up.
+    let warm_up = run_collect(&moto, dir.path(), &config, 0, None);
+    let runs = [
+        run_collect(&moto, dir.path(), &config, 0, Some(1)),
+        run_collect(&moto, dir.path(), &config, 0, None),
+        run_collect(&moto, dir.path(), &config, latency_ms, Some(1)),
+        run_collect(&moto, dir.path(), &config, latency_ms, None),
+        run_collect(&moto, dir.path(), &config, latency_ms, Some(MEMBERS)),
+    ];
     eprintln!(
-        "\ncollect against moto: {MEMBERS} member accounts, {} regions (seeded in {seeded_in:.1}s)",
-        REGIONS.len()
+        "\ncollect against moto: {MEMBERS} member accounts, {} regions (seeded in {seeded_in:.1}s; warm-up run without latency {:.1}s, moto CPU {}s)",
+        REGIONS.len(),
+        warm_up.wall,
+        seconds(warm_up.moto_cpu)
     );
     eprintln!(
-        "{:<16} {:>10} {:>10}",
-        "concurrency", "wall (s)", "API calls"
+        "{:>7} {:>11} {:>6} {:>7} {:>6} {:>7} {:>10} | in flight: {:>7} {:>5} {:>5} | CPU s: {:>7} {:>5}",
+        "latency",
+        "concurrency",
+        "calls",
+        "retries",
+        "wall s",
+        "ideal s",
+        "wall/ideal",
+        "ideal N",
+        "mean",
+        "peak",
+        "collect",
+        "moto"
     );
-    eprintln!("{:<16} {one:>10.2} {one_calls:>10}", "1");
-    eprintln!("{:<16} {default:>10.2} {default_calls:>10}", "default");
-    eprintln!("ratio concurrency-1 / default: {:.2}", one / default);
+    for run in &runs {
+        let concurrency = if run.concurrency == DEFAULT_CONCURRENCY {
+            format!("{} (dflt)", run.concurrency)
+        } else {
+            run.concurrency.to_string()
+        };
+        let (ideal, ratio, n, mean) = if run.latency_ms == 0 {
+            (
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+            )
+        } else {
+            let ideal = run.ideal();
+            (
+                format!("{ideal:.2}"),
+                format!("{:.2}", run.wall / ideal),
+                format!("{:.1}", run.in_flight(ideal)),
+                format!("{:.1}", run.in_flight(run.wall)),
+            )
+        };
+        eprintln!(
+            "{:>5}ms {concurrency:>11} {:>6} {:>7} {:>6.2} {ideal:>7} {ratio:>10} |            {n:>7} {mean:>5} {:>5} |        {:>7} {:>5}",
+            run.latency_ms,
+            run.calls,
+            run.retries,
+            run.wall,
+            run.peak_in_flight,
+            seconds(run.collect_cpu),
+            seconds(run.moto_cpu)
+        );
+    }
+    let [_, _, one, default, all] = &runs;
+    eprintln!(
+        "ideal = ({ORG_ROUND_TRIPS} organization round trips + ceil({MEMBERS} accounts / concurrency) x {ACCOUNT_ROUND_TRIPS} round trips per account) x latency = calls x latency / ideal N"
+    );
+    eprintln!(
+        "in flight: ideal N = the mean that ideal implies, mean = calls x latency / wall, peak = most requests moto served at once"
+    );
+    eprintln!(
+        "speed-up over concurrency 1 at {latency_ms} ms: default {:.2} (ideal {:.2}), {MEMBERS} {:.2} (ideal {:.2})",
+        one.wall / default.wall,
+        one.ideal() / default.ideal(),
+        one.wall / all.wall,
+        one.ideal() / all.ideal()
+    );
 }

@@ -10,9 +10,19 @@ paths as real AWS. Everything else is plain moto.
 
 moto never denies a call. To test a permission gap end to end, `GetAccessPolicy` answers
 `AccessDeniedException` (HTTP 403) for policies whose name starts with `headroom-denied-`.
+
+moto answers in microseconds, AWS in tens of milliseconds. To measure how `collect` overlaps
+calls, every request can be delayed: `HEADROOM_MOTO_LATENCY_MS` (default 0, no delay) sets the
+delay at startup, and `POST /moto-api/headroom-latency` with the milliseconds as the body sets
+it at runtime (so an organization can be seeded fast, then collected slowly). Either also
+resets the counters that `GET /moto-api/headroom-latency` returns as JSON: the delay, the
+requests served and the most requests in flight at once. The delay is a sleep in each request's
+own thread (the server is threaded) before moto dispatches the request, so outside moto's
+dispatch and backend locks: delayed requests overlap as they do against AWS.
 """
 
 import json
+import os
 import threading
 import time
 from urllib.parse import unquote
@@ -117,6 +127,55 @@ def list_access_policies(self):
 OpenSearchServiceServerlessResponse.create_access_policy = create_access_policy
 OpenSearchServiceServerlessResponse.get_access_policy = get_access_policy
 OpenSearchServiceServerlessResponse.list_access_policies = list_access_policies
+
+# --- Injected latency -----------------------------------------------------------------------
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+LATENCY_PATH = "/moto-api/headroom-latency"
+_latency = {"ms": int(os.environ.get("HEADROOM_MOTO_LATENCY_MS") or 0)}
+_traffic = {"requests": 0, "in_flight": 0, "peak_in_flight": 0}
+_TRAFFIC_LOCK = threading.Lock()
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _latency_control(environ, start_response):
+    if environ["REQUEST_METHOD"] == "POST":
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        ms = int(environ["wsgi.input"].read(size).decode() or 0)
+        with _TRAFFIC_LOCK:
+            _latency["ms"] = ms
+            _traffic.update(requests=0, peak_in_flight=_traffic["in_flight"])
+    with _TRAFFIC_LOCK:
+        body = json.dumps(
+            {
+                "latency_ms": _latency["ms"],
+                "requests": _traffic["requests"],
+                "peak_in_flight": _traffic["peak_in_flight"],
+            }
+        ).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _delayed_dispatch(self, environ, start_response):
+    if environ.get("PATH_INFO") == LATENCY_PATH:
+        return _latency_control(environ, start_response)
+    with _TRAFFIC_LOCK:
+        _traffic["requests"] += 1
+        _traffic["in_flight"] += 1
+        _traffic["peak_in_flight"] = max(_traffic["peak_in_flight"], _traffic["in_flight"])
+        delay = _latency["ms"] / 1000
+    try:
+        if delay:
+            time.sleep(delay)
+        return _dispatch(self, environ, start_response)
+    finally:
+        with _TRAFFIC_LOCK:
+            _traffic["in_flight"] -= 1
+
+
+DomainDispatcherApplication.__call__ = _delayed_dispatch
 
 if __name__ == "__main__":
     from moto.server import main

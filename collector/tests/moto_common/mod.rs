@@ -115,6 +115,12 @@ impl Moto {
         }
         moto
     }
+
+    /// The server's process ID.
+    #[allow(dead_code, reason = "only the benchmark reads it")]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Moto {
