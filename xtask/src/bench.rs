@@ -4,8 +4,8 @@
 //! as separate release-built processes under `/usr/bin/time`, the median of several runs of
 //! - the load floor: read + zstd-decode + deserialize the snapshot, nothing else
 //!   (`xtask load-floor FILE`);
-//! - the full `analyze` with every core and with one thread, writing everything to a
-//!   temporary directory;
+//! - the full `analyze` with every core and pinned to one core (`taskset`), writing everything
+//!   to a fresh temporary directory (on `/dev/shm` by default, see `--out-parent`);
 //!
 //! with wall time and peak resident memory of each, and prints one table. Ratios come from one
 //! run of this command, on one machine, never from timed tests.
@@ -134,7 +134,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "| accounts | snapshot zst MiB | json MiB | load floor s | analyze s ({cores} threads) | analyze s (1 thread) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
+        "| accounts | snapshot zst MiB | json MiB | load floor s | analyze s ({cores} cores) | analyze s (1 core) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
     );
     let _ = writeln!(table, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut last_ratio = None;
@@ -160,16 +160,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             floor.push(measure(&xtask, &["load-floor", snap])?);
             // A fresh output directory per run: the first run into a directory writes every
             // file (a re-run writes only what changed), and the first run is what we promise.
-            for (threads, samples) in [(None, &mut full), (Some("1"), &mut single)] {
+            for (one_core, samples) in [(false, &mut full), (true, &mut single)] {
                 let out = tempfile::Builder::new()
                     .prefix("headroom-bench-")
                     .tempdir_in(&out_parent)?;
                 let out_dir = out.path().to_str().context("non-UTF-8 path")?;
-                let mut command = vec![snap, "--out", out_dir];
-                if let Some(n) = threads {
-                    command.extend(["--threads", n]);
+                let analyze = analyze.to_str().context("non-UTF-8 path")?;
+                // One core, not one worker: `analyze` parses on a thread of its own beside its
+                // workers, so `--threads 1` alone would still use two cores.
+                let mut command = Vec::new();
+                if one_core {
+                    command.extend(["taskset", "--cpu-list", "0"]);
                 }
-                samples.push(measure(&analyze, &command)?);
+                command.extend([analyze, snap, "--out", out_dir]);
+                if one_core {
+                    command.extend(["--threads", "1"]);
+                }
+                samples.push(measure(Path::new(command[0]), &command[1..])?);
             }
         }
         let (floor, full, single) = (median(floor), median(full), median(single));
