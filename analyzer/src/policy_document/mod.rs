@@ -460,8 +460,20 @@ fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
     if !is_narrowing_operator(&condition.operator) || condition.values.is_empty() {
         return None;
     }
-    let key = condition.key.to_ascii_lowercase();
-    match key.as_str() {
+    // Condition key names are case-insensitive.
+    const KEYS: [&str; 7] = [
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:sourceaccount",
+        "kms:calleraccount",
+        "aws:principalarn",
+        "aws:sourcearn",
+    ];
+    let key = KEYS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(&condition.key))?;
+    match *key {
         "aws:principalorgid" => condition
             .values
             .iter()
@@ -493,17 +505,25 @@ fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
     }
 }
 
-/// The statement's narrowing, and the keys that did not narrow a `*` (for the wildcard text).
-fn statement_scope(statement: &PolicyStatement, org: &OrgView<'_>) -> (Scope, Vec<String>) {
+/// The statement's narrowing.
+fn statement_scope(statement: &PolicyStatement, org: &OrgView<'_>) -> Scope {
     let mut scope = Scope::Anyone;
-    let mut ignored = Vec::new();
     for condition in &statement.conditions {
-        match condition_scope(condition, org) {
-            Some(s) => scope = scope.intersect(s, org),
-            None => ignored.push(format!("{} {}", condition.operator, condition.key)),
+        if let Some(s) = condition_scope(condition, org) {
+            scope = scope.intersect(s, org);
         }
     }
-    (scope, ignored)
+    scope
+}
+
+/// The condition entries that did not narrow a `*` (for the wildcard text).
+fn ignored_conditions(statement: &PolicyStatement, org: &OrgView<'_>) -> Vec<String> {
+    statement
+        .conditions
+        .iter()
+        .filter(|c| condition_scope(c, org).is_none())
+        .map(|c| format!("{} {}", c.operator, c.key))
+        .collect()
 }
 
 /// Whether the statement's actions include any action of `scope` (IAM wildcard rules).
@@ -550,18 +570,21 @@ pub fn reach(document: &PolicyDocument, scope: &[&str], org: &OrgView<'_>) -> Re
         let Some(principal) = &statement.principal else {
             continue;
         };
-        let label = statement_label(index, statement);
         let actions = action_labels(&statement.actions, scope);
-        let (cond_scope, ignored) = statement_scope(statement, org);
+        let cond_scope = statement_scope(statement, org);
         match principal {
             PrincipalSpec::Not(_) => out.wildcards.push(format!(
-                "{label}: `NotPrincipal` with `Allow` grants everyone not listed"
+                "{}: `NotPrincipal` with `Allow` grants everyone not listed",
+                statement_label(index, statement)
             )),
             PrincipalSpec::Is(principals) => {
                 for p in principals {
                     match p {
                         Principal::Anyone => match &cond_scope {
-                            Scope::Anyone => out.wildcards.push(wildcard_text(&label, &ignored)),
+                            Scope::Anyone => out.wildcards.push(wildcard_text(
+                                &statement_label(index, statement),
+                                &ignored_conditions(statement, org),
+                            )),
                             Scope::Org => {}
                             Scope::Accounts(set) => {
                                 for account in set {
