@@ -39,6 +39,10 @@ use crate::policies::{self, Item, PolicyError};
 /// The statements of one check for one target whose accounts need the given allowlist.
 pub type StatementSource<'a> = dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + 'a;
 
+/// A [`StatementSource`] that can be called from several threads, for [`place_parallel`].
+pub type SyncStatementSource<'a> =
+    dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + Sync + 'a;
+
 /// The JSON Schema of [`CheckKind`] (which lives in the checks contract).
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -766,16 +770,77 @@ pub fn place(
 ) -> Result<Plan, PolicyError> {
     let existing = Attachments::new(existing);
     let tree = Tree::new(org, settings, &existing);
+    let (scps, rcps) = by_kind(runs);
+    let scps = place_kind(&tree, settings, &scps, statements);
+    let rcps = place_kind(&tree, settings, &rcps, statements);
+    finish_plan(settings, scps, rcps)
+}
+
+/// [`place`], with the SCP and the RCP checks placed on two workers of the current rayon
+/// pool: their targets' slots are separate (a target holds a quota per policy type), so the
+/// two kinds never interact. Same result as [`place`].
+pub fn place_parallel(
+    org: &Organization,
+    existing: &Policies,
+    settings: &Settings,
+    runs: &[CheckRun],
+    statements: &SyncStatementSource<'_>,
+) -> Result<Plan, PolicyError> {
+    let existing = Attachments::new(existing);
+    let tree = Tree::new(org, settings, &existing);
+    let (scps, rcps) = by_kind(runs);
+    let (scps, rcps) = rayon::join(
+        || place_kind(&tree, settings, &scps, statements),
+        || place_kind(&tree, settings, &rcps, statements),
+    );
+    finish_plan(settings, scps, rcps)
+}
+
+/// The SCP runs and the RCP runs, each by check ID.
+fn by_kind(runs: &[CheckRun]) -> (Vec<&CheckRun>, Vec<&CheckRun>) {
     let mut runs: Vec<&CheckRun> = runs.iter().collect();
     runs.sort_by_key(|r| (r.kind, r.check_id));
+    runs.into_iter().partition(|r| r.kind == CheckKind::Scp)
+}
+
+/// The placements of one kind's checks (in order), and the targets they filled, by rank.
+type KindPlacement = (Vec<CheckPlacement>, BTreeMap<usize, Slot>);
+
+/// Places one kind's checks in order: each fills the slots the previous ones left.
+fn place_kind<S>(
+    tree: &Tree<'_>,
+    settings: &Settings,
+    runs: &[&CheckRun],
+    statements: &S,
+) -> KindPlacement
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
     // Keyed by the target's rank, so iteration is already in `target_order`.
-    let mut slots: BTreeMap<(CheckKind, usize), Slot> = BTreeMap::new();
-    let mut checks = Vec::with_capacity(runs.len());
-    for run in runs {
-        checks.push(place_check(&tree, settings, run, statements, &mut slots));
-    }
-    let mut targets = Vec::with_capacity(slots.len());
-    for ((kind, _), slot) in slots {
+    let mut slots: BTreeMap<usize, Slot> = BTreeMap::new();
+    let checks = runs
+        .iter()
+        .map(|run| place_check(tree, settings, run, statements, &mut slots))
+        .collect();
+    (checks, slots)
+}
+
+/// Packs every target's statements into policies: SCP targets first, each kind in target
+/// order.
+fn finish_plan(
+    settings: &Settings,
+    scps: KindPlacement,
+    rcps: KindPlacement,
+) -> Result<Plan, PolicyError> {
+    let (mut checks, scp_slots) = scps;
+    let (rcp_checks, rcp_slots) = rcps;
+    checks.extend(rcp_checks);
+    let slots = scp_slots
+        .into_values()
+        .map(|slot| (CheckKind::Scp, slot))
+        .chain(rcp_slots.into_values().map(|slot| (CheckKind::Rcp, slot)));
+    let mut targets = Vec::new();
+    for (kind, slot) in slots {
         let limit = policies::limit_for(kind, &settings.limits);
         let mut refs: Vec<StatementRef> = Vec::new();
         let mut items: Vec<Item<'_>> = Vec::new();
@@ -860,13 +925,16 @@ impl<'a> Attachments<'a> {
 /// A check's statements for one allowlist, and their sizes.
 type Built = (Arc<[Statement]>, Arc<[usize]>);
 
-fn place_check(
+fn place_check<S>(
     tree: &Tree<'_>,
     settings: &Settings,
     run: &CheckRun,
-    statements: &StatementSource<'_>,
-    slots: &mut BTreeMap<(CheckKind, usize), Slot>,
-) -> CheckPlacement {
+    statements: &S,
+    slots: &mut BTreeMap<usize, Slot>,
+) -> CheckPlacement
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
     let max = settings.limits.max_policies_per_target;
     let limit = policies::limit_for(run.kind, &settings.limits);
     let verdicts = Verdicts::new(tree, run);
@@ -917,7 +985,7 @@ fn place_check(
                 (list, sizes)
             }
         };
-        let key = (run.kind, data.rank);
+        let key = data.rank;
         let existing_here = data.existing[kind_index(run.kind)];
         let room = Room {
             existing: existing_here,
