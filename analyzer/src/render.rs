@@ -222,6 +222,11 @@ fn is_invisible(c: char) -> bool {
         )
 }
 
+/// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
+fn has_invisible(s: &str) -> bool {
+    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(is_invisible)
+}
+
 fn push_unicode_escape(c: char, out: &mut String) {
     let code = u32::from(c);
     if code <= 0xffff {
@@ -259,7 +264,7 @@ pub fn hcl_string(s: &str) -> String {
 /// Text safe inside a `#` comment: invisible and line-ending characters shown as `\u{..}`
 /// escapes, no trailing whitespace.
 pub fn comment_text(s: &str) -> String {
-    if s.chars().any(is_invisible) {
+    if has_invisible(s) {
         escape_invisible(s).trim_end().to_owned()
     } else {
         s.trim_end().to_owned()
@@ -270,7 +275,7 @@ pub fn comment_text(s: &str) -> String {
 /// `\u{..}` escapes, so the text shows what it holds on one line (Terraform comments, the
 /// terminal).
 pub fn escape_invisible(s: &str) -> String {
-    if !s.chars().any(is_invisible) {
+    if !has_invisible(s) {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
@@ -637,27 +642,35 @@ pub fn render(
     facts: SnapshotFacts<'_>,
 ) -> Result<Vec<(CheckKind, String, String)>, RenderError> {
     let env = environment()?;
-    let reasons: BTreeMap<(&str, &str), &str> = plan
-        .checks
+    // Each target's (check ID, reasoning) pairs: looking every pair up by (check, target) IDs
+    // compares long check IDs; indexing targets once keeps the keys short.
+    let positions: BTreeMap<(CheckKind, &str), usize> = plan
+        .targets
         .iter()
-        .flat_map(|c| {
-            c.recommendations.iter().map(move |r| {
-                (
-                    (c.check_id.as_str(), r.target.id.as_str()),
-                    r.reasoning.as_str(),
-                )
-            })
-        })
+        .enumerate()
+        .map(|(i, t)| ((t.kind, t.target.id.as_str()), i))
         .collect();
+    let mut reasons: Vec<Vec<(&str, &str)>> = vec![Vec::new(); plan.targets.len()];
+    for check in &plan.checks {
+        for rec in &check.recommendations {
+            if let Some(&i) = positions.get(&(check.kind, rec.target.id.as_str())) {
+                reasons[i].push((check.check_id.as_str(), rec.reasoning.as_str()));
+            }
+        }
+    }
     // Target files are independent: render them on every worker (each memoizing the
     // statements it renders), then assemble them in plan order.
     let mut rendered: Vec<Option<Result<String, RenderError>>> = plan
         .targets
         .par_iter()
         .zip(names.par_iter())
-        .map_init(StatementCache::default, |cache, (target, names)| {
-            Some(render_target(&env, target, names, &reasons, facts, cache))
-        })
+        .zip(reasons.par_iter())
+        .map_init(
+            StatementCache::default,
+            |cache, ((target, names), reasons)| {
+                Some(render_target(&env, target, names, reasons, facts, cache))
+            },
+        )
         .collect();
     let mut files = Vec::new();
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
@@ -741,7 +754,7 @@ fn render_target(
     env: &Environment<'_>,
     target: &TargetPlan,
     names: &TargetNames,
-    reasons: &BTreeMap<(&str, &str), &str>,
+    reasons: &[(&str, &str)],
     facts: SnapshotFacts<'_>,
     cache: &mut StatementCache,
 ) -> Result<String, RenderError> {
@@ -795,9 +808,10 @@ fn render_target(
             id: comment_text(&c.check_id),
             reasoning: comment_text(
                 reasons
-                    .get(&(c.check_id.as_str(), target.target.id.as_str()))
-                    .copied()
-                    .unwrap_or_default(),
+                    .iter()
+                    .rev()
+                    .find(|(id, _)| *id == c.check_id)
+                    .map_or("", |(_, reasoning)| reasoning),
             ),
         })
         .collect();
