@@ -730,6 +730,27 @@ fn subtree(
     out
 }
 
+/// What the whole organization holds for one check: the clean accounts are only counted.
+struct Whole {
+    clean: usize,
+    blocking: Vec<BlockingAccount>,
+}
+
+fn whole(tree: &Tree<'_>, verdicts: &Verdicts<'_>) -> Whole {
+    let mut out = Whole {
+        clean: 0,
+        blocking: Vec::new(),
+    };
+    for &account in &tree.nodes[ROOT].beneath {
+        match standing(tree, verdicts, account) {
+            Standing::Clean(_) => out.clean += 1,
+            Standing::Blocking(b) => out.blocking.push(b),
+            Standing::Skipped(_) | Standing::Inactive(_) | Standing::Ignored => {}
+        }
+    }
+    out
+}
+
 /// A target being filled, check by check.
 struct Slot {
     target: Target,
@@ -746,6 +767,8 @@ struct Pending {
     passed_over: Arc<[PassedOver]>,
     /// The nearest blocked ancestor.
     blocked: Option<Rc<Blocked>>,
+    /// Why not at the parent, for the reasoning text ([`not_higher`]); `None` at the root.
+    not_higher: Option<Rc<str>>,
 }
 
 /// A blocked node, with the first few blocking accounts beneath it for the reasoning text.
@@ -938,7 +961,7 @@ where
     let max = settings.limits.max_policies_per_target;
     let limit = policies::limit_for(run.kind, &settings.limits);
     let verdicts = Verdicts::new(tree, run);
-    let whole = subtree(tree, run, &verdicts, &tree.nodes[ROOT].beneath);
+    let whole = whole(tree, &verdicts);
     let mut recommendations: Vec<(usize, Recommendation)> = Vec::new();
     let mut uncovered = Vec::new();
     let mut built: BTreeMap<BTreeSet<String>, Built> = BTreeMap::new();
@@ -946,6 +969,7 @@ where
         node: ROOT,
         passed_over: Arc::from(Vec::new()),
         blocked: None,
+        not_higher: None,
     }];
     while let Some(pending) = stack.pop() {
         let data = &tree.nodes[pending.node];
@@ -968,7 +992,7 @@ where
                 count: scan.blocking,
                 first: scan.first,
             });
-            stack.extend(descend(tree, &pending, why, Some(blocked)));
+            stack.extend(descend(tree, run.kind, &pending, why, Some(blocked)));
             continue;
         }
         let sub = subtree(tree, run, &verdicts, accounts);
@@ -1001,7 +1025,7 @@ where
                 });
             } else {
                 let blocked = pending.blocked.clone();
-                stack.extend(descend(tree, &pending, why, blocked));
+                stack.extend(descend(tree, run.kind, &pending, why, blocked));
             }
             continue;
         }
@@ -1017,7 +1041,7 @@ where
             statements: new_statements,
         });
         slot.sizes.push(new_sizes);
-        let reasoning = recommendation_reasoning(run.kind, target, &sub, &pending);
+        let reasoning = recommendation_reasoning(target, &sub, &pending);
         recommendations.push((
             data.rank,
             Recommendation {
@@ -1073,6 +1097,7 @@ fn scan(tree: &Tree<'_>, verdicts: &Verdicts<'_>, accounts: &[usize]) -> Scan {
 /// The children of a passed-over node, to visit next (in order, for a stack).
 fn descend(
     tree: &Tree<'_>,
+    kind: CheckKind,
     pending: &Pending,
     why: PassedOverReason,
     blocked: Option<Rc<Blocked>>,
@@ -1085,10 +1110,14 @@ fn descend(
         why,
     });
     let passed_over: Arc<[PassedOver]> = passed_over.into();
+    let not_higher: Option<Rc<str>> = passed_over
+        .last()
+        .map(|parent| not_higher(kind, parent, blocked.as_deref()).into());
     data.children.iter().rev().map(move |&child| Pending {
         node: child,
         passed_over: Arc::clone(&passed_over),
         blocked: blocked.clone(),
+        not_higher: not_higher.clone(),
     })
 }
 
@@ -1156,7 +1185,7 @@ fn policies_needed(slot: Option<&Slot>, new_sizes: &[usize], limit: usize) -> us
 fn finish_check(
     tree: &Tree<'_>,
     run: &CheckRun,
-    whole: Subtree,
+    whole: Whole,
     recommendations: Vec<Recommendation>,
     uncovered: Vec<UncoveredAccount>,
 ) -> CheckPlacement {
@@ -1168,7 +1197,7 @@ fn finish_check(
         .org
         .accounts
         .len()
-        .saturating_sub(whole.clean.len() + whole.blocking.len());
+        .saturating_sub(whole.clean + whole.blocking.len());
     let level = match recommendations.iter().map(|r| r.target.level).min() {
         Some(Level::Root) => PlacementLevel::Root,
         Some(Level::Ou) => PlacementLevel::Ou,
@@ -1181,7 +1210,7 @@ fn finish_check(
         kind: run.kind,
         level,
         accounts: AccountCounts {
-            clean: whole.clean.len(),
+            clean: whole.clean,
             blocking: whole.blocking.len(),
             excluded,
             covered,
@@ -1193,12 +1222,26 @@ fn finish_check(
     }
 }
 
-fn recommendation_reasoning(
-    kind: CheckKind,
-    target: &Target,
-    sub: &Subtree,
-    pending: &Pending,
-) -> String {
+/// The sentence saying why the children of a passed-over node are not attached higher (the
+/// same for all of them).
+fn not_higher(kind: CheckKind, parent: &PassedOver, blocked: Option<&Blocked>) -> String {
+    let mut text = format!(" Not higher: {}", parent.describe(kind));
+    if matches!(parent.why, PassedOverReason::Blocked { .. })
+        && let Some(blocked) = blocked
+    {
+        let more = blocked.count.saturating_sub(blocked.first.len());
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = write!(text, " ({}{tail})", blocked.first.join(", "));
+    }
+    text.push('.');
+    text
+}
+
+fn recommendation_reasoning(target: &Target, sub: &Subtree, pending: &Pending) -> String {
     let mut text = match target.level {
         Level::Root => format!(
             "Every account in the organization is compliant or exempt and fully collected: attach at the root ({} covered).",
@@ -1214,20 +1257,8 @@ fn recommendation_reasoning(
             target.label()
         ),
     };
-    if let Some(parent) = pending.passed_over.last() {
-        let _ = write!(text, " Not higher: {}", parent.describe(kind));
-        if matches!(parent.why, PassedOverReason::Blocked { .. })
-            && let Some(blocked) = &pending.blocked
-        {
-            let more = blocked.count.saturating_sub(blocked.first.len());
-            let tail = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            let _ = write!(text, " ({}{tail})", blocked.first.join(", "));
-        }
-        text.push('.');
+    if let Some(not_higher) = &pending.not_higher {
+        text.push_str(not_higher);
     }
     if !sub.skipped.is_empty() {
         let names: Vec<String> = sub.skipped.iter().map(AccountRef::label).collect();
@@ -1243,7 +1274,7 @@ fn recommendation_reasoning(
 
 fn check_reasoning(
     run: &CheckRun,
-    whole: &Subtree,
+    whole: &Whole,
     recommendations: &[Recommendation],
     uncovered: &[UncoveredAccount],
     covered: usize,
@@ -1251,9 +1282,9 @@ fn check_reasoning(
     let kind = kind_name(run.kind);
     if recommendations.is_empty() {
         let mut reasons = Vec::new();
-        if whole.clean.is_empty() && whole.blocking.is_empty() {
+        if whole.clean == 0 && whole.blocking.is_empty() {
             reasons.push("no account of the organization was analyzed".to_owned());
-        } else if whole.clean.is_empty() {
+        } else if whole.clean == 0 {
             reasons.push(format!(
                 "every analyzed account blocks it ({})",
                 plural(whole.blocking.len(), "account")
