@@ -997,17 +997,16 @@ where
         }
         let sub = subtree(tree, run, &verdicts, accounts);
         // Many targets share an allowlist (often the empty one): build each once.
-        let (new_statements, new_sizes) = match built.get(&sub.allowlist) {
-            Some((list, sizes)) => (Arc::clone(list), Arc::clone(sizes)),
-            None => {
-                let list: Arc<[Statement]> = statements(run, &sub.allowlist).into();
-                let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
-                built.insert(
-                    sub.allowlist.clone(),
-                    (Arc::clone(&list), Arc::clone(&sizes)),
-                );
-                (list, sizes)
-            }
+        let (new_statements, new_sizes) = if let Some((list, sizes)) = built.get(&sub.allowlist) {
+            (Arc::clone(list), Arc::clone(sizes))
+        } else {
+            let list: Arc<[Statement]> = statements(run, &sub.allowlist).into();
+            let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
+            built.insert(
+                sub.allowlist.clone(),
+                (Arc::clone(&list), Arc::clone(&sizes)),
+            );
+            (list, sizes)
         };
         let key = data.rank;
         let existing_here = data.existing[kind_index(run.kind)];

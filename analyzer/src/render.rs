@@ -432,27 +432,26 @@ impl StatementCache {
     ) -> String {
         let address = std::ptr::from_ref(statement) as usize;
         let known = self.entries.entry(address).or_default();
-        let index = match known.iter().position(|c| c.allowlist == allowlist) {
-            Some(index) => index,
-            None => {
-                let subst = Substitution {
-                    items: allowlist,
-                    reference: REFERENCE_HOLE,
-                };
-                let mut references = false;
-                let text = hcl_map(
-                    statement,
-                    DOCUMENT_INDENT + 4,
-                    Some(&subst),
-                    &mut references,
-                );
-                known.push(CachedStatement {
-                    allowlist: allowlist.to_vec(),
-                    text,
-                    references,
-                });
-                known.len() - 1
-            }
+        let index = if let Some(index) = known.iter().position(|c| c.allowlist == allowlist) {
+            index
+        } else {
+            let subst = Substitution {
+                items: allowlist,
+                reference: REFERENCE_HOLE,
+            };
+            let mut references = false;
+            let text = hcl_map(
+                statement,
+                DOCUMENT_INDENT + 4,
+                Some(&subst),
+                &mut references,
+            );
+            known.push(CachedStatement {
+                allowlist: allowlist.to_vec(),
+                text,
+                references,
+            });
+            known.len() - 1
         };
         let cached = &known[index];
         if cached.references {

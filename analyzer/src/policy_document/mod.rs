@@ -459,22 +459,24 @@ fn has_wildcard(value: &str) -> bool {
     value.contains(['*', '?'])
 }
 
+/// The condition keys that can narrow a `*` principal, in lower case.
+const NARROWING_KEYS: [&str; 7] = [
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "kms:calleraccount",
+    "aws:principalarn",
+    "aws:sourcearn",
+];
+
 /// What one condition entry says about the caller, if it narrows.
 fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
     if !is_narrowing_operator(&condition.operator) || condition.values.is_empty() {
         return None;
     }
     // Condition key names are case-insensitive.
-    const KEYS: [&str; 7] = [
-        "aws:principalorgid",
-        "aws:principalorgpaths",
-        "aws:principalaccount",
-        "aws:sourceaccount",
-        "kms:calleraccount",
-        "aws:principalarn",
-        "aws:sourcearn",
-    ];
-    let key = KEYS
+    let key = NARROWING_KEYS
         .iter()
         .find(|k| k.eq_ignore_ascii_case(&condition.key))?;
     match *key {
