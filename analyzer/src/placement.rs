@@ -1343,3 +1343,34 @@ fn plural(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use headroom_schemas::config::Config;
+
+    use super::*;
+    use crate::{DEMO_CONFIG, DEMO_SNAPSHOT, checks};
+
+    #[test]
+    fn parallel_placement_is_sequential_placement() {
+        let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
+        let settings =
+            Settings::from_config(&Config::from_yaml(DEMO_CONFIG, Path::new("demo.yaml")).unwrap());
+        let runs = checks::run_checks(&snapshot, &settings).unwrap().runs;
+        let statements = checks::statement_source(&snapshot, &settings).unwrap();
+        let org = &snapshot.organization;
+        let sequential = place(org, &snapshot.policies, &settings, &runs, &statements).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let parallel = pool
+            .install(|| place_parallel(org, &snapshot.policies, &settings, &runs, &statements))
+            .unwrap();
+        assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Scp));
+        assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Rcp));
+        assert_eq!(sequential, parallel);
+    }
+}
