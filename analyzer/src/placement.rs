@@ -23,6 +23,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use headroom_schemas::inventory::NotCollectedReason;
 use headroom_schemas::org::{Account, Organization};
@@ -36,6 +38,10 @@ use crate::policies::{self, Item, PolicyError};
 
 /// The statements of one check for one target whose accounts need the given allowlist.
 pub type StatementSource<'a> = dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + 'a;
+
+/// A [`StatementSource`] that can be called from several threads, for [`place_parallel`].
+pub type SyncStatementSource<'a> =
+    dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + Sync + 'a;
 
 /// The JSON Schema of [`CheckKind`] (which lives in the checks contract).
 #[derive(JsonSchema)]
@@ -239,7 +245,9 @@ pub struct Recommendation {
     /// recommendation, so the summary stays linear in the size of the organization.)
     pub blocked_at: Option<String>,
     /// The nodes above the target, root first, and why each could not take the policy.
-    pub passed_over: Vec<PassedOver>,
+    /// (Shared by the recommendations below one passed-over node.)
+    #[serde(serialize_with = "as_slice")]
+    pub passed_over: Arc<[PassedOver]>,
     /// What the guardrail must allow here: the union of the covered accounts' needs plus the
     /// configured extras, sorted.
     pub allowlist: Vec<String>,
@@ -326,8 +334,18 @@ pub struct TargetCheck {
     pub check_id: String,
     /// The allowlist the statements were built with.
     pub allowlist: Vec<String>,
-    /// The check's statements for this target.
-    pub statements: Vec<Statement>,
+    /// The check's statements for this target (shared by every target with the same
+    /// allowlist).
+    #[serde(serialize_with = "as_slice")]
+    pub statements: Arc<[Statement]>,
+}
+
+/// Serializes a shared slice as the list it holds.
+fn as_slice<T: Serialize, S: serde::Serializer>(
+    items: &Arc<[T]>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    items.as_ref().serialize(serializer)
 }
 
 /// Where a statement of a packed policy comes from: `checks[check].statements[statement]`.
@@ -399,47 +417,96 @@ pub struct Plan {
     pub targets: Vec<TargetPlan>,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Node<'a> {
+/// A node of the tree, by its index in [`Tree::nodes`].
+type NodeId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
     Root,
-    Ou(&'a str),
-    Account(&'a Account),
+    Ou,
+    /// An account, by its index in [`Tree::accounts`].
+    Account(usize),
+}
+
+/// One node, with everything every check asks about it computed once.
+struct NodeData {
+    kind: NodeKind,
+    /// The node as a target (cloned into recommendations and slots).
+    target: Target,
+    /// Child OUs (by ID), then child accounts (by ID).
+    children: Vec<NodeId>,
+    /// The non-management accounts at or beneath the node (indexes into [`Tree::accounts`]),
+    /// in ID order.
+    beneath: Vec<usize>,
+    /// The node's position in [`target_order`] among all nodes.
+    rank: usize,
+    /// Policies attached today: SCPs, RCPs.
+    existing: [usize; 2],
 }
 
 /// The tree, indexed once for every check.
 struct Tree<'a> {
     org: &'a Organization,
-    settings: &'a Settings,
-    child_ous: BTreeMap<&'a str, Vec<&'a str>>,
-    child_accounts: BTreeMap<&'a str, Vec<&'a Account>>,
-    /// Non-management accounts beneath each root/OU node (by node ID), in ID order.
-    beneath: BTreeMap<&'a str, Vec<&'a Account>>,
+    /// Every account, in ID order.
+    accounts: Vec<&'a Account>,
+    /// Each account's name as reports write it.
+    names: Vec<String>,
+    /// Each account's `ancestor_ids`.
+    ancestor_ids: Vec<Vec<String>>,
+    /// The root is node 0.
+    nodes: Vec<NodeData>,
+}
+
+const ROOT: NodeId = 0;
+
+fn kind_index(kind: CheckKind) -> usize {
+    match kind {
+        CheckKind::Scp => 0,
+        CheckKind::Rcp => 1,
+    }
 }
 
 impl<'a> Tree<'a> {
-    fn new(org: &'a Organization, settings: &'a Settings) -> Self {
-        let mut child_ous: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for ou in org.organizational_units.values() {
-            child_ous
-                .entry(ou.parent_id.as_str())
-                .or_default()
-                .push(&ou.id);
-        }
-        let mut child_accounts: BTreeMap<&str, Vec<&Account>> = BTreeMap::new();
-        let mut beneath: BTreeMap<&str, Vec<&Account>> = BTreeMap::new();
+    fn new(org: &'a Organization, settings: &'a Settings, existing: &Attachments<'_>) -> Self {
         let root_id = root_id(org);
-        for account in org.accounts.values() {
-            child_accounts
-                .entry(account.parent_id.as_str())
-                .or_default()
-                .push(account);
+        let accounts: Vec<&Account> = org.accounts.values().collect();
+        // Node IDs of the root and the OUs, which hold children and accounts beneath.
+        let mut containers: BTreeMap<&str, NodeId> = BTreeMap::new();
+        let mut nodes: Vec<(NodeKind, &str)> = vec![(NodeKind::Root, root_id)];
+        containers.insert(root_id, ROOT);
+        for ou in org.organizational_units.values() {
+            containers.entry(ou.id.as_str()).or_insert(nodes.len());
+            nodes.push((NodeKind::Ou, ou.id.as_str()));
+        }
+        let first_account = nodes.len();
+        nodes.extend(
+            accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (NodeKind::Account(i), a.id.as_str())),
+        );
+        let mut child_ous: Vec<Vec<NodeId>> = vec![Vec::new(); nodes.len()];
+        let mut child_accounts: Vec<Vec<NodeId>> = vec![Vec::new(); nodes.len()];
+        let mut beneath: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        for (n, ou) in org.organizational_units.values().enumerate() {
+            if let Some(&parent) = containers.get(ou.parent_id.as_str()) {
+                child_ous[parent].push(1 + n);
+            }
+        }
+        for (i, account) in accounts.iter().enumerate() {
+            if let Some(&parent) = containers.get(account.parent_id.as_str()) {
+                child_accounts[parent].push(first_account + i);
+            }
             if account.id == org.management_account_id {
                 continue;
             }
+            beneath[first_account + i].push(i);
             // Walk up; the snapshot has no cycles, the bound only guards the walk.
             let mut cursor = account.parent_id.as_str();
             for _ in 0..=org.organizational_units.len() {
-                beneath.entry(cursor).or_default().push(account);
+                if let Some(&node) = containers.get(cursor) {
+                    beneath[node].push(i);
+                }
                 if cursor == root_id {
                     break;
                 }
@@ -449,119 +516,134 @@ impl<'a> Tree<'a> {
                 }
             }
         }
+        let targets: Vec<Target> = nodes
+            .iter()
+            .map(|(kind, id)| target(org, settings, *kind, id, &accounts))
+            .collect();
+        let mut order: Vec<NodeId> = (0..nodes.len()).collect();
+        order.sort_by(|a, b| target_order(&targets[*a], &targets[*b]));
+        let mut ranks = vec![0; nodes.len()];
+        for (rank, node) in order.into_iter().enumerate() {
+            ranks[node] = rank;
+        }
+        let nodes = nodes
+            .into_iter()
+            .zip(targets)
+            .zip(child_ous.into_iter().zip(child_accounts))
+            .zip(beneath.into_iter().zip(ranks))
+            .map(
+                |((((kind, _), target), (mut ous, accounts)), (beneath, rank))| {
+                    ous.extend(accounts);
+                    let existing = [
+                        existing.count(CheckKind::Scp, &target.id),
+                        existing.count(CheckKind::Rcp, &target.id),
+                    ];
+                    NodeData {
+                        kind,
+                        target,
+                        children: ous,
+                        beneath,
+                        rank,
+                        existing,
+                    }
+                },
+            )
+            .collect();
         Self {
             org,
-            settings,
-            child_ous,
-            child_accounts,
-            beneath,
+            names: accounts.iter().map(|a| settings.account_name(a)).collect(),
+            ancestor_ids: accounts.iter().map(|a| ancestor_ids(org, a)).collect(),
+            accounts,
+            nodes,
         }
     }
 
-    fn node_id(&self, node: Node<'a>) -> &'a str {
-        match node {
-            Node::Root => root_id(self.org),
-            Node::Ou(id) => id,
-            Node::Account(a) => a.id.as_str(),
-        }
-    }
-
-    fn children(&self, node: Node<'a>) -> Vec<Node<'a>> {
-        let id = self.node_id(node);
-        let mut out: Vec<Node<'a>> = Vec::new();
-        if matches!(node, Node::Account(_)) {
-            return out;
-        }
-        if let Some(ous) = self.child_ous.get(id) {
-            out.extend(ous.iter().map(|ou| Node::Ou(ou)));
-        }
-        if let Some(accounts) = self.child_accounts.get(id) {
-            out.extend(accounts.iter().map(|a| Node::Account(a)));
-        }
-        out
-    }
-
-    /// The non-management accounts at or beneath `node`.
-    fn accounts_beneath(&self, node: Node<'a>) -> std::borrow::Cow<'_, [&'a Account]> {
-        match node {
-            Node::Account(a) if a.id == self.org.management_account_id => {
-                std::borrow::Cow::Borrowed(&[])
-            }
-            Node::Account(a) => std::borrow::Cow::Owned(vec![a]),
-            _ => std::borrow::Cow::Borrowed(
-                self.beneath
-                    .get(self.node_id(node))
-                    .map_or(&[][..], Vec::as_slice),
-            ),
-        }
-    }
-
-    fn target(&self, node: Node<'a>) -> Target {
-        match node {
-            Node::Root => Target {
-                level: Level::Root,
-                id: root_id(self.org).to_owned(),
-                name: self
-                    .org
-                    .roots
-                    .first()
-                    .map_or_else(|| "Root".to_owned(), |r| r.name.clone()),
-                ou_path: Vec::new(),
-            },
-            Node::Ou(id) => Target {
-                level: Level::Ou,
-                id: id.to_owned(),
-                name: self
-                    .org
-                    .organizational_units
-                    .get(id)
-                    .map(|ou| ou.name.clone())
-                    .unwrap_or_default(),
-                ou_path: self
-                    .org
-                    .ou_path(id)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            },
-            Node::Account(a) => Target {
-                level: Level::Account,
-                id: a.id.to_string(),
-                name: self.settings.account_name(a),
-                ou_path: self
-                    .org
-                    .ou_path(&a.parent_id)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            },
-        }
-    }
-
-    fn ancestor_ids(&self, account: &Account) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut cursor = account.parent_id.as_str();
-        for _ in 0..=self.org.organizational_units.len() {
-            out.push(cursor.to_owned());
-            match self.org.organizational_units.get(cursor) {
-                Some(ou) => cursor = &ou.parent_id,
-                None => break,
-            }
-        }
-        out.reverse();
-        out
-    }
-
-    fn account_ref(&self, account: &Account) -> AccountRef {
+    fn account_ref(&self, account: usize) -> AccountRef {
         AccountRef {
-            id: account.id.clone(),
-            name: self.settings.account_name(account),
+            id: self.accounts[account].id.clone(),
+            name: self.names[account].clone(),
         }
     }
 }
 
+/// A node as a target.
+fn target(
+    org: &Organization,
+    settings: &Settings,
+    kind: NodeKind,
+    id: &str,
+    accounts: &[&Account],
+) -> Target {
+    match kind {
+        NodeKind::Root => Target {
+            level: Level::Root,
+            id: id.to_owned(),
+            name: org
+                .roots
+                .first()
+                .map_or_else(|| "Root".to_owned(), |r| r.name.clone()),
+            ou_path: Vec::new(),
+        },
+        NodeKind::Ou => Target {
+            level: Level::Ou,
+            id: id.to_owned(),
+            name: org
+                .organizational_units
+                .get(id)
+                .map(|ou| ou.name.clone())
+                .unwrap_or_default(),
+            ou_path: org.ou_path(id).into_iter().map(str::to_owned).collect(),
+        },
+        NodeKind::Account(i) => {
+            let a = accounts[i];
+            Target {
+                level: Level::Account,
+                id: a.id.to_string(),
+                name: settings.account_name(a),
+                ou_path: org
+                    .ou_path(&a.parent_id)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        }
+    }
+}
+
+/// The IDs of the root and the OUs above an account, root first.
+fn ancestor_ids(org: &Organization, account: &Account) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = account.parent_id.as_str();
+    for _ in 0..=org.organizational_units.len() {
+        out.push(cursor.to_owned());
+        match org.organizational_units.get(cursor) {
+            Some(ou) => cursor = &ou.parent_id,
+            None => break,
+        }
+    }
+    out.reverse();
+    out
+}
+
 fn root_id(org: &Organization) -> &str {
     org.roots.first().map_or("", |r| r.id.as_str())
+}
+
+/// One check's verdicts, by account index.
+struct Verdicts<'v> {
+    by_account: Vec<Option<&'v AccountVerdict>>,
+}
+
+impl<'v> Verdicts<'v> {
+    fn new(tree: &Tree<'_>, run: &'v CheckRun) -> Self {
+        Self {
+            by_account: tree
+                .accounts
+                .iter()
+                .map(|a| run.verdicts.get(&a.id))
+                .collect(),
+        }
+    }
 }
 
 /// What one account means for one check.
@@ -574,38 +656,32 @@ enum Standing<'v> {
     Ignored,
 }
 
-fn standing<'v>(tree: &Tree<'_>, run: &'v CheckRun, account: &Account) -> Standing<'v> {
+fn standing<'v>(tree: &Tree<'_>, verdicts: &Verdicts<'v>, index: usize) -> Standing<'v> {
+    let account = tree.accounts[index];
     if account.id == tree.org.management_account_id {
         return Standing::Ignored;
     }
-    let Some(verdict) = run.verdicts.get(&account.id) else {
-        return Standing::Blocking(BlockingAccount {
+    let blocking = |status, violations, gaps| {
+        Standing::Blocking(BlockingAccount {
             id: account.id.clone(),
-            name: tree.settings.account_name(account),
-            ancestor_ids: tree.ancestor_ids(account),
-            status: BlockStatus::NoVerdict,
-            violations: BTreeMap::new(),
-            gaps: Vec::new(),
-        });
+            name: tree.names[index].clone(),
+            ancestor_ids: tree.ancestor_ids[index].clone(),
+            status,
+            violations,
+            gaps,
+        })
+    };
+    let Some(verdict) = verdicts.by_account[index] else {
+        return blocking(BlockStatus::NoVerdict, BTreeMap::new(), Vec::new());
     };
     match &verdict.status {
         AccountStatus::Clean => Standing::Clean(verdict),
-        AccountStatus::Violating { reasons } => Standing::Blocking(BlockingAccount {
-            id: account.id.clone(),
-            name: tree.settings.account_name(account),
-            ancestor_ids: tree.ancestor_ids(account),
-            status: BlockStatus::Violating,
-            violations: reasons.clone(),
-            gaps: Vec::new(),
-        }),
-        AccountStatus::Incomplete { gaps } => Standing::Blocking(BlockingAccount {
-            id: account.id.clone(),
-            name: tree.settings.account_name(account),
-            ancestor_ids: tree.ancestor_ids(account),
-            status: BlockStatus::Incomplete,
-            violations: BTreeMap::new(),
-            gaps: gaps.clone(),
-        }),
+        AccountStatus::Violating { reasons } => {
+            blocking(BlockStatus::Violating, reasons.clone(), Vec::new())
+        }
+        AccountStatus::Incomplete { gaps } => {
+            blocking(BlockStatus::Incomplete, BTreeMap::new(), gaps.clone())
+        }
         AccountStatus::Excluded { reason } => match reason {
             NotCollectedReason::Skipped => Standing::Skipped(verdict),
             NotCollectedReason::Inactive => Standing::Inactive(verdict),
@@ -624,10 +700,15 @@ struct Subtree {
     allowlist: BTreeSet<String>,
 }
 
-fn subtree(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Subtree {
+fn subtree(
+    tree: &Tree<'_>,
+    run: &CheckRun,
+    verdicts: &Verdicts<'_>,
+    accounts: &[usize],
+) -> Subtree {
     let mut out = Subtree::default();
-    for account in accounts {
-        match standing(tree, run, account) {
+    for &account in accounts {
+        match standing(tree, verdicts, account) {
             Standing::Clean(v) => {
                 out.clean.push(tree.account_ref(account));
                 out.allowlist.extend(v.allowlist.iter().cloned());
@@ -649,40 +730,48 @@ fn subtree(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Subtree {
     out
 }
 
+/// What the whole organization holds for one check: the clean accounts are only counted.
+struct Whole {
+    clean: usize,
+    blocking: Vec<BlockingAccount>,
+}
+
+fn whole(tree: &Tree<'_>, verdicts: &Verdicts<'_>) -> Whole {
+    let mut out = Whole {
+        clean: 0,
+        blocking: Vec::new(),
+    };
+    for &account in &tree.nodes[ROOT].beneath {
+        match standing(tree, verdicts, account) {
+            Standing::Clean(_) => out.clean += 1,
+            Standing::Blocking(b) => out.blocking.push(b),
+            Standing::Skipped(_) | Standing::Inactive(_) | Standing::Ignored => {}
+        }
+    }
+    out
+}
+
 /// A target being filled, check by check.
 struct Slot {
     target: Target,
     existing: usize,
     checks: Vec<TargetCheck>,
     /// The size of each statement of each check, as measured when it was placed.
-    sizes: Vec<Vec<usize>>,
-}
-
-impl Slot {
-    fn items(&self) -> Vec<Item<'_>> {
-        self.checks
-            .iter()
-            .flat_map(|c| {
-                c.statements.iter().map(move |s| Item {
-                    check_id: &c.check_id,
-                    statement: s,
-                })
-            })
-            .collect()
-    }
+    sizes: Vec<Arc<[usize]>>,
 }
 
 /// One pending node of the walk, with what lies above it.
-struct Pending<'a> {
-    node: Node<'a>,
-    /// Shared by siblings; copied only into recommendations.
-    passed_over: std::rc::Rc<Vec<PassedOver>>,
+struct Pending {
+    node: NodeId,
+    /// Shared by siblings and by the recommendations below them.
+    passed_over: Arc<[PassedOver]>,
     /// The nearest blocked ancestor.
-    blocked: Option<Blocked>,
+    blocked: Option<Rc<Blocked>>,
+    /// Why not at the parent, for the reasoning text ([`not_higher`]); `None` at the root.
+    not_higher: Option<Rc<str>>,
 }
 
 /// A blocked node, with the first few blocking accounts beneath it for the reasoning text.
-#[derive(Clone)]
 struct Blocked {
     node_id: String,
     count: usize,
@@ -702,33 +791,100 @@ pub fn place(
     runs: &[CheckRun],
     statements: &StatementSource<'_>,
 ) -> Result<Plan, PolicyError> {
-    let tree = Tree::new(org, settings);
     let existing = Attachments::new(existing);
-    let existing = &existing;
+    let tree = Tree::new(org, settings, &existing);
+    let (scps, rcps) = by_kind(runs);
+    let scps = place_kind(&tree, settings, &scps, statements);
+    let rcps = place_kind(&tree, settings, &rcps, statements);
+    finish_plan(settings, scps, rcps)
+}
+
+/// [`place`], with the SCP and the RCP checks placed on two workers of the current rayon
+/// pool: their targets' slots are separate (a target holds a quota per policy type), so the
+/// two kinds never interact. Same result as [`place`].
+pub fn place_parallel(
+    org: &Organization,
+    existing: &Policies,
+    settings: &Settings,
+    runs: &[CheckRun],
+    statements: &SyncStatementSource<'_>,
+) -> Result<Plan, PolicyError> {
+    let existing = Attachments::new(existing);
+    let tree = Tree::new(org, settings, &existing);
+    let (scps, rcps) = by_kind(runs);
+    let (scps, rcps) = rayon::join(
+        || place_kind(&tree, settings, &scps, statements),
+        || place_kind(&tree, settings, &rcps, statements),
+    );
+    finish_plan(settings, scps, rcps)
+}
+
+/// The SCP runs and the RCP runs, each by check ID.
+fn by_kind(runs: &[CheckRun]) -> (Vec<&CheckRun>, Vec<&CheckRun>) {
     let mut runs: Vec<&CheckRun> = runs.iter().collect();
     runs.sort_by_key(|r| (r.kind, r.check_id));
-    let mut slots: BTreeMap<(CheckKind, String), Slot> = BTreeMap::new();
-    let mut checks = Vec::with_capacity(runs.len());
-    for run in runs {
-        checks.push(place_check(
-            &tree, existing, settings, run, statements, &mut slots,
-        ));
-    }
-    let mut targets = Vec::with_capacity(slots.len());
-    for ((kind, _), slot) in slots {
+    runs.into_iter().partition(|r| r.kind == CheckKind::Scp)
+}
+
+/// The placements of one kind's checks (in order), and the targets they filled, by rank.
+type KindPlacement = (Vec<CheckPlacement>, BTreeMap<usize, Slot>);
+
+/// Places one kind's checks in order: each fills the slots the previous ones left.
+fn place_kind<S>(
+    tree: &Tree<'_>,
+    settings: &Settings,
+    runs: &[&CheckRun],
+    statements: &S,
+) -> KindPlacement
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
+    // Keyed by the target's rank, so iteration is already in `target_order`.
+    let mut slots: BTreeMap<usize, Slot> = BTreeMap::new();
+    let checks = runs
+        .iter()
+        .map(|run| place_check(tree, settings, run, statements, &mut slots))
+        .collect();
+    (checks, slots)
+}
+
+/// Packs every target's statements into policies: SCP targets first, each kind in target
+/// order.
+fn finish_plan(
+    settings: &Settings,
+    scps: KindPlacement,
+    rcps: KindPlacement,
+) -> Result<Plan, PolicyError> {
+    let (mut checks, scp_slots) = scps;
+    let (rcp_checks, rcp_slots) = rcps;
+    checks.extend(rcp_checks);
+    let slots = scp_slots
+        .into_values()
+        .map(|slot| (CheckKind::Scp, slot))
+        .chain(rcp_slots.into_values().map(|slot| (CheckKind::Rcp, slot)));
+    let mut targets = Vec::new();
+    for (kind, slot) in slots {
         let limit = policies::limit_for(kind, &settings.limits);
-        let refs: Vec<StatementRef> = slot
-            .checks
-            .iter()
-            .enumerate()
-            .flat_map(|(c, check)| {
-                (0..check.statements.len()).map(move |s| StatementRef {
+        let mut refs: Vec<StatementRef> = Vec::new();
+        let mut items: Vec<Item<'_>> = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
+        for (c, (check, check_sizes)) in slot.checks.iter().zip(&slot.sizes).enumerate() {
+            for (s, (statement, size)) in
+                check.statements.iter().zip(check_sizes.iter()).enumerate()
+            {
+                refs.push(StatementRef {
                     check: c,
                     statement: s,
-                })
-            })
-            .collect();
-        let bins = policies::pack(&slot.items(), kind, limit)?;
+                });
+                items.push(Item {
+                    check_id: &check.check_id,
+                    statement,
+                });
+                sizes.push(*size);
+            }
+        }
+        let bins = policies::pack_measured(&items, &sizes, kind, limit)?;
+        drop(items);
         let policies = bins
             .into_iter()
             .map(|bin| PlannedPolicy {
@@ -748,11 +904,6 @@ pub fn place(
             policies,
         });
     }
-    targets.sort_by(|a, b| {
-        a.kind
-            .cmp(&b.kind)
-            .then_with(|| target_order(&a.target, &b.target))
-    });
     Ok(Plan { checks, targets })
 }
 
@@ -794,78 +945,86 @@ impl<'a> Attachments<'a> {
     }
 }
 
-fn place_check(
+/// A check's statements for one allowlist, and their sizes.
+type Built = (Arc<[Statement]>, Arc<[usize]>);
+
+fn place_check<S>(
     tree: &Tree<'_>,
-    existing: &Attachments<'_>,
     settings: &Settings,
     run: &CheckRun,
-    statements: &StatementSource<'_>,
-    slots: &mut BTreeMap<(CheckKind, String), Slot>,
-) -> CheckPlacement {
+    statements: &S,
+    slots: &mut BTreeMap<usize, Slot>,
+) -> CheckPlacement
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
     let max = settings.limits.max_policies_per_target;
     let limit = policies::limit_for(run.kind, &settings.limits);
-    let whole = subtree(tree, run, &tree.accounts_beneath(Node::Root));
-    let mut recommendations = Vec::new();
+    let verdicts = Verdicts::new(tree, run);
+    let whole = whole(tree, &verdicts);
+    let mut recommendations: Vec<(usize, Recommendation)> = Vec::new();
     let mut uncovered = Vec::new();
-    let mut built: BTreeMap<BTreeSet<String>, (Vec<Statement>, Vec<usize>)> = BTreeMap::new();
+    let mut built: BTreeMap<BTreeSet<String>, Built> = BTreeMap::new();
     let mut stack = vec![Pending {
-        node: Node::Root,
-        passed_over: std::rc::Rc::new(Vec::new()),
+        node: ROOT,
+        passed_over: Arc::from(Vec::new()),
         blocked: None,
+        not_higher: None,
     }];
     while let Some(pending) = stack.pop() {
-        let node = pending.node;
-        let accounts = tree.accounts_beneath(node);
+        let data = &tree.nodes[pending.node];
+        let accounts = data.beneath.as_slice();
         // Counting first keeps the walk linear: the full subtree is built only for targets.
-        let scan = scan(tree, run, &accounts);
+        let scan = scan(tree, &verdicts, accounts);
         if scan.clean == 0 && scan.blocking == 0 {
             continue; // only skipped, inactive or management accounts beneath
         }
-        if scan.blocking > 0 && matches!(node, Node::Account(_)) {
+        if scan.blocking > 0 && matches!(data.kind, NodeKind::Account(_)) {
             continue; // a blocking account: listed once per check, nothing below it
         }
-        let target = tree.target(node);
-        let descend = |why: PassedOverReason, blocked: Option<&Blocked>| {
-            descend(tree, &pending, &target, why, blocked)
-        };
+        let target = &data.target;
         if scan.blocking > 0 {
             let why = PassedOverReason::Blocked {
                 blocking_accounts: scan.blocking,
             };
-            let blocked = Blocked {
+            let blocked = Rc::new(Blocked {
                 node_id: target.id.clone(),
                 count: scan.blocking,
                 first: scan.first,
-            };
-            stack.extend(descend(why, Some(&blocked)));
+            });
+            stack.extend(descend(tree, run.kind, &pending, why, Some(blocked)));
             continue;
         }
-        let sub = subtree(tree, run, &accounts);
+        let sub = subtree(tree, run, &verdicts, accounts);
         // Many targets share an allowlist (often the empty one): build each once.
-        let (new_statements, new_sizes) = built
-            .entry(sub.allowlist.clone())
-            .or_insert_with(|| {
-                let list = statements(run, &sub.allowlist);
-                let sizes = list.iter().map(policies::statement_size).collect();
-                (list, sizes)
-            })
-            .clone();
-        let key = (run.kind, target.id.clone());
-        let existing_here = existing.count(run.kind, &target.id);
+        let (new_statements, new_sizes) = if let Some((list, sizes)) = built.get(&sub.allowlist) {
+            (Arc::clone(list), Arc::clone(sizes))
+        } else {
+            let list: Arc<[Statement]> = statements(run, &sub.allowlist).into();
+            let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
+            built.insert(
+                sub.allowlist.clone(),
+                (Arc::clone(&list), Arc::clone(&sizes)),
+            );
+            (list, sizes)
+        };
+        let key = data.rank;
+        let existing_here = data.existing[kind_index(run.kind)];
         let room = Room {
             existing: existing_here,
             max,
             limit,
         };
         if let Some(why) = obstacle(slots.get(&key), &new_sizes, room) {
-            if let Node::Account(a) = node {
+            if let NodeKind::Account(a) = data.kind {
                 uncovered.push(UncoveredAccount {
-                    id: a.id.clone(),
-                    name: tree.settings.account_name(a),
-                    reason: uncovered_reason(run, target, why, &new_statements, limit),
+                    id: tree.accounts[a].id.clone(),
+                    name: tree.names[a].clone(),
+                    reason: uncovered_reason(run, target.clone(), why, &new_statements, limit),
                 });
             } else {
-                stack.extend(descend(why, pending.blocked.as_ref()));
+                let blocked = pending.blocked.clone();
+                stack.extend(descend(tree, run.kind, &pending, why, blocked));
             }
             continue;
         }
@@ -881,18 +1040,24 @@ fn place_check(
             statements: new_statements,
         });
         slot.sizes.push(new_sizes);
-        let reasoning = recommendation_reasoning(run.kind, &target, &sub, &pending);
-        recommendations.push(Recommendation {
-            target,
-            covered_accounts: sub.clean,
-            skipped_accounts: sub.skipped,
-            inactive_accounts: sub.inactive,
-            blocked_at: pending.blocked.map(|b| b.node_id),
-            passed_over: std::rc::Rc::unwrap_or_clone(pending.passed_over),
-            allowlist: sub.allowlist.into_iter().collect(),
-            reasoning,
-        });
+        let reasoning = recommendation_reasoning(target, &sub, &pending);
+        recommendations.push((
+            data.rank,
+            Recommendation {
+                target: target.clone(),
+                covered_accounts: sub.clean,
+                skipped_accounts: sub.skipped,
+                inactive_accounts: sub.inactive,
+                blocked_at: pending.blocked.as_ref().map(|b| b.node_id.clone()),
+                passed_over: pending.passed_over,
+                allowlist: sub.allowlist.into_iter().collect(),
+                reasoning,
+            },
+        ));
     }
+    // Ranks are distinct, so this is `target_order` without comparing paths.
+    recommendations.sort_unstable_by_key(|(rank, _)| *rank);
+    let recommendations = recommendations.into_iter().map(|(_, r)| r).collect();
     finish_check(tree, run, whole, recommendations, uncovered)
 }
 
@@ -904,21 +1069,20 @@ struct Scan {
     first: Vec<String>,
 }
 
-fn scan(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Scan {
+fn scan(tree: &Tree<'_>, verdicts: &Verdicts<'_>, accounts: &[usize]) -> Scan {
     let mut out = Scan {
         blocking: 0,
         clean: 0,
         first: Vec::new(),
     };
-    for account in accounts {
-        match run.verdicts.get(&account.id).map(|v| &v.status) {
+    for &account in accounts {
+        match verdicts.by_account[account].map(|v| &v.status) {
             None | Some(AccountStatus::Violating { .. } | AccountStatus::Incomplete { .. }) => {
                 out.blocking += 1;
                 if out.first.len() < NAMED_BLOCKERS {
                     out.first.push(format!(
                         "{} ({})",
-                        tree.settings.account_name(account),
-                        account.id
+                        tree.names[account], tree.accounts[account].id
                     ));
                 }
             }
@@ -930,28 +1094,30 @@ fn scan(tree: &Tree<'_>, run: &CheckRun, accounts: &[&Account]) -> Scan {
 }
 
 /// The children of a passed-over node, to visit next (in order, for a stack).
-fn descend<'a>(
-    tree: &Tree<'a>,
-    pending: &Pending<'a>,
-    target: &Target,
+fn descend(
+    tree: &Tree<'_>,
+    kind: CheckKind,
+    pending: &Pending,
     why: PassedOverReason,
-    blocked: Option<&Blocked>,
-) -> Vec<Pending<'a>> {
-    let mut passed_over = pending.passed_over.as_ref().clone();
+    blocked: Option<Rc<Blocked>>,
+) -> impl Iterator<Item = Pending> {
+    let data = &tree.nodes[pending.node];
+    let mut passed_over = Vec::with_capacity(pending.passed_over.len() + 1);
+    passed_over.extend(pending.passed_over.iter().cloned());
     passed_over.push(PassedOver {
-        target: target.clone(),
+        target: data.target.clone(),
         why,
     });
-    let passed_over = std::rc::Rc::new(passed_over);
-    tree.children(pending.node)
-        .into_iter()
-        .rev()
-        .map(|child| Pending {
-            node: child,
-            passed_over: std::rc::Rc::clone(&passed_over),
-            blocked: blocked.cloned(),
-        })
-        .collect()
+    let passed_over: Arc<[PassedOver]> = passed_over.into();
+    let not_higher: Option<Rc<str>> = passed_over
+        .last()
+        .map(|parent| not_higher(kind, parent, blocked.as_deref()).into());
+    data.children.iter().rev().map(move |&child| Pending {
+        node: child,
+        passed_over: Arc::clone(&passed_over),
+        blocked: blocked.clone(),
+        not_higher: not_higher.clone(),
+    })
 }
 
 /// Why a clean account that cannot take the check's policy stays uncovered.
@@ -1008,7 +1174,7 @@ fn obstacle(slot: Option<&Slot>, new_sizes: &[usize], room: Room) -> Option<Pass
 /// checks placed there before.
 fn policies_needed(slot: Option<&Slot>, new_sizes: &[usize], limit: usize) -> usize {
     let mut sizes: Vec<usize> = slot
-        .map(|s| s.sizes.iter().flatten().copied().collect())
+        .map(|s| s.sizes.iter().flat_map(|c| c.iter().copied()).collect())
         .unwrap_or_default();
     sizes.extend_from_slice(new_sizes);
     policies::pack_sizes(&sizes, limit).len()
@@ -1018,11 +1184,10 @@ fn policies_needed(slot: Option<&Slot>, new_sizes: &[usize], limit: usize) -> us
 fn finish_check(
     tree: &Tree<'_>,
     run: &CheckRun,
-    whole: Subtree,
-    mut recommendations: Vec<Recommendation>,
+    whole: Whole,
+    recommendations: Vec<Recommendation>,
     uncovered: Vec<UncoveredAccount>,
 ) -> CheckPlacement {
-    recommendations.sort_by(|a, b| target_order(&a.target, &b.target));
     let covered: usize = recommendations
         .iter()
         .map(|r| r.covered_accounts.len())
@@ -1031,7 +1196,7 @@ fn finish_check(
         .org
         .accounts
         .len()
-        .saturating_sub(whole.clean.len() + whole.blocking.len());
+        .saturating_sub(whole.clean + whole.blocking.len());
     let level = match recommendations.iter().map(|r| r.target.level).min() {
         Some(Level::Root) => PlacementLevel::Root,
         Some(Level::Ou) => PlacementLevel::Ou,
@@ -1044,7 +1209,7 @@ fn finish_check(
         kind: run.kind,
         level,
         accounts: AccountCounts {
-            clean: whole.clean.len(),
+            clean: whole.clean,
             blocking: whole.blocking.len(),
             excluded,
             covered,
@@ -1056,12 +1221,26 @@ fn finish_check(
     }
 }
 
-fn recommendation_reasoning(
-    kind: CheckKind,
-    target: &Target,
-    sub: &Subtree,
-    pending: &Pending<'_>,
-) -> String {
+/// The sentence saying why the children of a passed-over node are not attached higher (the
+/// same for all of them).
+fn not_higher(kind: CheckKind, parent: &PassedOver, blocked: Option<&Blocked>) -> String {
+    let mut text = format!(" Not higher: {}", parent.describe(kind));
+    if matches!(parent.why, PassedOverReason::Blocked { .. })
+        && let Some(blocked) = blocked
+    {
+        let more = blocked.count.saturating_sub(blocked.first.len());
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = write!(text, " ({}{tail})", blocked.first.join(", "));
+    }
+    text.push('.');
+    text
+}
+
+fn recommendation_reasoning(target: &Target, sub: &Subtree, pending: &Pending) -> String {
     let mut text = match target.level {
         Level::Root => format!(
             "Every account in the organization is compliant or exempt and fully collected: attach at the root ({} covered).",
@@ -1077,20 +1256,8 @@ fn recommendation_reasoning(
             target.label()
         ),
     };
-    if let Some(parent) = pending.passed_over.last() {
-        let _ = write!(text, " Not higher: {}", parent.describe(kind));
-        if matches!(parent.why, PassedOverReason::Blocked { .. })
-            && let Some(blocked) = &pending.blocked
-        {
-            let more = blocked.count.saturating_sub(blocked.first.len());
-            let tail = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            let _ = write!(text, " ({}{tail})", blocked.first.join(", "));
-        }
-        text.push('.');
+    if let Some(not_higher) = &pending.not_higher {
+        text.push_str(not_higher);
     }
     if !sub.skipped.is_empty() {
         let names: Vec<String> = sub.skipped.iter().map(AccountRef::label).collect();
@@ -1106,7 +1273,7 @@ fn recommendation_reasoning(
 
 fn check_reasoning(
     run: &CheckRun,
-    whole: &Subtree,
+    whole: &Whole,
     recommendations: &[Recommendation],
     uncovered: &[UncoveredAccount],
     covered: usize,
@@ -1114,9 +1281,9 @@ fn check_reasoning(
     let kind = kind_name(run.kind);
     if recommendations.is_empty() {
         let mut reasons = Vec::new();
-        if whole.clean.is_empty() && whole.blocking.is_empty() {
+        if whole.clean == 0 && whole.blocking.is_empty() {
             reasons.push("no account of the organization was analyzed".to_owned());
-        } else if whole.clean.is_empty() {
+        } else if whole.clean == 0 {
             reasons.push(format!(
                 "every analyzed account blocks it ({})",
                 plural(whole.blocking.len(), "account")
@@ -1174,5 +1341,36 @@ fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use headroom_schemas::config::Config;
+
+    use super::*;
+    use crate::{DEMO_CONFIG, DEMO_SNAPSHOT, checks};
+
+    #[test]
+    fn parallel_placement_is_sequential_placement() {
+        let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
+        let settings =
+            Settings::from_config(&Config::from_yaml(DEMO_CONFIG, Path::new("demo.yaml")).unwrap());
+        let runs = checks::run_checks(&snapshot, &settings).unwrap().runs;
+        let statements = checks::statement_source(&snapshot, &settings).unwrap();
+        let org = &snapshot.organization;
+        let sequential = place(org, &snapshot.policies, &settings, &runs, &statements).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let parallel = pool
+            .install(|| place_parallel(org, &snapshot.policies, &settings, &runs, &statements))
+            .unwrap();
+        assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Scp));
+        assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Rcp));
+        assert_eq!(sequential, parallel);
     }
 }

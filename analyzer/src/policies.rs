@@ -242,6 +242,17 @@ pub struct Bin {
 /// order, and documents are ordered by their first statement. Rejects a statement too large for
 /// a document of its own and two statements with the same `Sid`.
 pub fn pack(items: &[Item<'_>], kind: CheckKind, limit: usize) -> Result<Vec<Bin>, PolicyError> {
+    let sizes: Vec<usize> = items.iter().map(|i| statement_size(i.statement)).collect();
+    pack_measured(items, &sizes, kind, limit)
+}
+
+/// [`pack`] for statements whose sizes (`statement_size` of each item) are already known.
+pub fn pack_measured(
+    items: &[Item<'_>],
+    sizes: &[usize],
+    kind: CheckKind,
+    limit: usize,
+) -> Result<Vec<Bin>, PolicyError> {
     let mut sids: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
     for item in items {
         if let Some(Value::String(sid)) = item.statement.get("Sid")
@@ -255,8 +266,7 @@ pub fn pack(items: &[Item<'_>], kind: CheckKind, limit: usize) -> Result<Vec<Bin
         }
     }
     let base = empty_document_size();
-    let sizes: Vec<usize> = items.iter().map(|i| statement_size(i.statement)).collect();
-    for (item, size) in items.iter().zip(&sizes) {
+    for (item, size) in items.iter().zip(sizes) {
         if base + size > limit {
             let (kind_name, kind_key) = match kind {
                 CheckKind::Scp => ("SCP", "scp"),
@@ -271,7 +281,7 @@ pub fn pack(items: &[Item<'_>], kind: CheckKind, limit: usize) -> Result<Vec<Bin
             });
         }
     }
-    Ok(pack_sizes(&sizes, limit))
+    Ok(pack_sizes(sizes, limit))
 }
 
 /// First-fit-decreasing over statement sizes (each of which fits a document alone), with the

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use minijinja::{Environment, UndefinedBehavior};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -221,6 +222,11 @@ fn is_invisible(c: char) -> bool {
         )
 }
 
+/// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
+fn has_invisible(s: &str) -> bool {
+    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(is_invisible)
+}
+
 fn push_unicode_escape(c: char, out: &mut String) {
     let code = u32::from(c);
     if code <= 0xffff {
@@ -258,13 +264,20 @@ pub fn hcl_string(s: &str) -> String {
 /// Text safe inside a `#` comment: invisible and line-ending characters shown as `\u{..}`
 /// escapes, no trailing whitespace.
 pub fn comment_text(s: &str) -> String {
-    escape_invisible(s).trim_end().to_owned()
+    if has_invisible(s) {
+        escape_invisible(s).trim_end().to_owned()
+    } else {
+        s.trim_end().to_owned()
+    }
 }
 
 /// `s` with control, line-separator, zero-width and bidirectional characters shown as
 /// `\u{..}` escapes, so the text shows what it holds on one line (Terraform comments, the
 /// terminal).
 pub fn escape_invisible(s: &str) -> String {
+    if !has_invisible(s) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if is_invisible(c) {
@@ -367,18 +380,91 @@ fn hcl_value(
                 }
             }
         }
-        Value::Object(map) => {
-            // Sorted as Terraform sorts them (and whatever `serde_json`'s features).
-            let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let entries: Vec<(String, String)> = sorted
-                .into_iter()
-                .map(|(k, v)| (hcl_key(k), hcl_value(v, indent + 2, subst, used)))
-                .collect();
-            hcl_object(&entries, indent)
+        Value::Object(map) => hcl_map(map, indent, subst, used),
+    }
+}
+
+/// [`hcl_value`] of an object.
+fn hcl_map(
+    map: &serde_json::Map<String, Value>,
+    indent: usize,
+    subst: Option<&Substitution<'_>>,
+    used: &mut bool,
+) -> String {
+    // Sorted as Terraform sorts them (and whatever `serde_json`'s features).
+    let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let entries: Vec<(String, String)> = sorted
+        .into_iter()
+        .map(|(k, v)| (hcl_key(k), hcl_value(v, indent + 2, subst, used)))
+        .collect();
+    hcl_object(&entries, indent)
+}
+
+/// Stands for an allowlist reference in a cached statement. It cannot occur in rendered HCL
+/// otherwise: strings and keys escape every control character.
+const REFERENCE_HOLE: &str = "\0";
+
+/// Statements rendered once per distinct (statement, allowlist), with a hole for the
+/// target-specific allowlist reference. Placement shares one statement list between all the
+/// targets of a check with the same allowlist, so most targets hit.
+#[derive(Default)]
+struct StatementCache {
+    /// By address of the statement, then by its check's allowlist: the text with holes, and
+    /// whether it references the allowlist.
+    entries: BTreeMap<usize, Vec<CachedStatement>>,
+}
+
+struct CachedStatement {
+    allowlist: Vec<String>,
+    text: String,
+    references: bool,
+}
+
+impl StatementCache {
+    /// The HCL of `statement` at document level, with `reference` for its allowlist.
+    fn render(
+        &mut self,
+        statement: &Statement,
+        allowlist: &[String],
+        reference: &str,
+        used: &mut bool,
+    ) -> String {
+        let address = std::ptr::from_ref(statement) as usize;
+        let known = self.entries.entry(address).or_default();
+        let index = if let Some(index) = known.iter().position(|c| c.allowlist == allowlist) {
+            index
+        } else {
+            let subst = Substitution {
+                items: allowlist,
+                reference: REFERENCE_HOLE,
+            };
+            let mut references = false;
+            let text = hcl_map(
+                statement,
+                DOCUMENT_INDENT + 4,
+                Some(&subst),
+                &mut references,
+            );
+            known.push(CachedStatement {
+                allowlist: allowlist.to_vec(),
+                text,
+                references,
+            });
+            known.len() - 1
+        };
+        let cached = &known[index];
+        if cached.references {
+            *used = true;
+            cached.text.replace(REFERENCE_HOLE, reference)
+        } else {
+            cached.text.clone()
         }
     }
 }
+
+/// The indentation of a policy document inside `jsonencode(...)`.
+const DOCUMENT_INDENT: usize = 2;
 
 /// An HCL object from rendered keys and values, with `terraform fmt`'s `=` alignment.
 fn hcl_object(entries: &[(String, String)], indent: usize) -> String {
@@ -420,8 +506,9 @@ fn document_hcl(
     statements: &[(usize, &Statement)],
     references: &[String],
     used: &mut [bool],
+    cache: &mut StatementCache,
 ) -> String {
-    let indent = 2;
+    let indent = DOCUMENT_INDENT;
     let pad = " ".repeat(indent + 4);
     let mut list = String::from("[\n");
     for (check, statement) in statements {
@@ -429,17 +516,11 @@ fn document_hcl(
             .checks
             .get(*check)
             .map_or(&[][..], |c| c.allowlist.as_slice());
-        let subst = references.get(*check).map(|reference| Substitution {
-            items: allowlist,
-            reference,
-        });
         let mut hit = false;
-        let text = hcl_value(
-            &Value::Object((*statement).clone()),
-            indent + 4,
-            subst.as_ref(),
-            &mut hit,
-        );
+        let text = match references.get(*check) {
+            Some(reference) => cache.render(statement, allowlist, reference, &mut hit),
+            None => hcl_map(statement, indent + 4, None, &mut hit),
+        };
         if hit && let Some(flag) = used.get_mut(*check) {
             *flag = true;
         }
@@ -560,28 +641,47 @@ pub fn render(
     facts: SnapshotFacts<'_>,
 ) -> Result<Vec<(CheckKind, String, String)>, RenderError> {
     let env = environment()?;
-    let reasons: BTreeMap<(&str, &str), &str> = plan
-        .checks
+    // Each target's (check ID, reasoning) pairs: looking every pair up by (check, target) IDs
+    // compares long check IDs; indexing targets once keeps the keys short.
+    let positions: BTreeMap<(CheckKind, &str), usize> = plan
+        .targets
         .iter()
-        .flat_map(|c| {
-            c.recommendations.iter().map(move |r| {
-                (
-                    (c.check_id.as_str(), r.target.id.as_str()),
-                    r.reasoning.as_str(),
-                )
-            })
-        })
+        .enumerate()
+        .map(|(i, t)| ((t.kind, t.target.id.as_str()), i))
+        .collect();
+    let mut reasons: Vec<Vec<(&str, &str)>> = vec![Vec::new(); plan.targets.len()];
+    for check in &plan.checks {
+        for rec in &check.recommendations {
+            if let Some(&i) = positions.get(&(check.kind, rec.target.id.as_str())) {
+                reasons[i].push((check.check_id.as_str(), rec.reasoning.as_str()));
+            }
+        }
+    }
+    // Target files are independent: render them on every worker (each memoizing the
+    // statements it renders), then assemble them in plan order.
+    let mut rendered: Vec<Option<Result<String, RenderError>>> = plan
+        .targets
+        .par_iter()
+        .zip(names.par_iter())
+        .zip(reasons.par_iter())
+        .map_init(
+            StatementCache::default,
+            |cache, ((target, names), reasons)| {
+                Some(render_target(&env, target, names, reasons, facts, cache))
+            },
+        )
         .collect();
     let mut files = Vec::new();
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
         let mut org_targets = Vec::new();
-        for (target, names) in plan
+        for ((target, names), contents) in plan
             .targets
             .iter()
             .zip(names)
-            .filter(|(t, _)| t.kind == kind)
+            .zip(rendered.iter_mut())
+            .filter(|((t, _), _)| t.kind == kind)
         {
-            let contents = render_target(&env, target, names, &reasons, facts)?;
+            let contents = contents.take().unwrap_or_else(|| Ok(String::new()))?;
             files.push((kind, names.file.clone(), contents));
             org_targets.push(OrgTargetContext {
                 comment: comment_text(&format!(
@@ -653,8 +753,9 @@ fn render_target(
     env: &Environment<'_>,
     target: &TargetPlan,
     names: &TargetNames,
-    reasons: &BTreeMap<(&str, &str), &str>,
+    reasons: &[(&str, &str)],
     facts: SnapshotFacts<'_>,
+    cache: &mut StatementCache,
 ) -> Result<String, RenderError> {
     let kind = kind_name(target.kind);
     let allowlists_local = format!("{}_allowlists", names.stem);
@@ -681,7 +782,7 @@ fn render_target(
                 Some((r.check, check.statements.get(r.statement)?))
             })
             .collect();
-        let content = document_hcl(target, &statements, &references, &mut used);
+        let content = document_hcl(target, &statements, &references, &mut used, cache);
         let description = truncate(
             &format!(
                 "Headroom {kind} {} of {total} for {}: {}",
@@ -706,9 +807,10 @@ fn render_target(
             id: comment_text(&c.check_id),
             reasoning: comment_text(
                 reasons
-                    .get(&(c.check_id.as_str(), target.target.id.as_str()))
-                    .copied()
-                    .unwrap_or_default(),
+                    .iter()
+                    .rev()
+                    .find(|(id, _)| *id == c.check_id)
+                    .map_or("", |(_, reasoning)| reasoning),
             ),
         })
         .collect();

@@ -304,8 +304,8 @@ pub fn live_instances(
 }
 
 /// Sorts `(region, id, outcome, record)` rows by region then ID, so that report order never
-/// depends on the order of the snapshot's lists.
-pub fn sorted_rows<R>(mut rows: Vec<(String, String, Outcome, R)>) -> Vec<(Outcome, R)> {
+/// depends on the order of the snapshot's lists. (The keys may borrow from the snapshot.)
+pub fn sorted_rows<A: Ord, B: Ord, R>(mut rows: Vec<(A, B, Outcome, R)>) -> Vec<(Outcome, R)> {
     rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     rows.into_iter().map(|(_, _, o, r)| (o, r)).collect()
 }

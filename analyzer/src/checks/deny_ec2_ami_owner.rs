@@ -223,12 +223,7 @@ impl Check for DenyEc2AmiOwner {
                     reason: outcome.reason(),
                     exemption_tag: outcome.exemption_tag(),
                 };
-                rows.push((
-                    region.to_owned(),
-                    instance.instance_id.clone(),
-                    outcome,
-                    record,
-                ));
+                rows.push((region, instance.instance_id.as_str(), outcome, record));
             }
         }
         let rows = sorted_rows(rows);

@@ -118,12 +118,7 @@ impl Check for DenyEc2PublicIp {
                     reason: outcome.reason(),
                     exemption_tag: outcome.exemption_tag(),
                 };
-                rows.push((
-                    region.to_owned(),
-                    instance.instance_id.clone(),
-                    outcome,
-                    record,
-                ));
+                rows.push((region, instance.instance_id.as_str(), outcome, record));
             }
         }
         Sorted::new(sorted_rows(rows)).into_evaluation(

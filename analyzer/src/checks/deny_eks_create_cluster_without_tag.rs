@@ -142,7 +142,7 @@ impl Check for DenyEksCreateClusterWithoutTag {
                     reason: outcome.reason(),
                     exemption_tag: outcome.exemption_tag(),
                 };
-                rows.push((region.to_owned(), cluster.name.clone(), outcome, record));
+                rows.push((region, cluster.name.as_str(), outcome, record));
             }
         }
         Sorted::new(sorted_rows(rows)).into_evaluation(

@@ -129,12 +129,7 @@ impl Check for DenyLambdaAuthTypeNone {
                     function_urls: urls,
                     reason: outcome.reason(),
                 };
-                rows.push((
-                    region.to_owned(),
-                    function.function_name.clone(),
-                    outcome,
-                    record,
-                ));
+                rows.push((region, function.function_name.as_str(), outcome, record));
             }
         }
         Sorted::new(sorted_rows(rows)).into_evaluation(

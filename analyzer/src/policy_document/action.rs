@@ -42,26 +42,38 @@ pub fn glob_match_with(pattern: &str, text: &str, ignore_case: bool) -> bool {
 /// A pattern is a small automaton; the two intersect when their product accepts a word. Each
 /// step advances at least one pattern, so the table below is filled once per position pair.
 pub fn glob_intersects(a: &str, b: &str) -> bool {
+    // A pattern without wildcards is one word: the other pattern must match it. (The common
+    // case, `s3:GetObject` against `s3:*`, needs no table.)
+    let wild = |p: &str| p.contains(['*', '?']);
+    if !wild(a) {
+        return glob_match(b, a);
+    }
+    if !wild(b) {
+        return glob_match(a, b);
+    }
     let a = a.as_bytes();
     let b = b.as_bytes();
-    // reach[i][j]: both patterns can be at positions i and j after reading the same word.
-    let mut reach = vec![vec![false; b.len() + 1]; a.len() + 1];
-    reach[0][0] = true;
+    // reach[i * width + j]: both patterns can be at positions i and j after reading the same
+    // word.
+    let width = b.len() + 1;
+    let mut reach = vec![false; (a.len() + 1) * width];
+    let at = |i: usize, j: usize| i * width + j;
+    reach[0] = true;
     // Positions only grow, so visiting pairs in lexicographic order sees every predecessor
     // first — except moves that keep `i` and grow `j` (or the reverse), handled in-row.
     for i in 0..=a.len() {
         for j in 0..=b.len() {
-            if !reach[i][j] {
+            if !reach[at(i, j)] {
                 continue;
             }
             let a_star = i < a.len() && a[i] == b'*';
             let b_star = j < b.len() && b[j] == b'*';
             // A star may match the empty string.
             if a_star {
-                reach[i + 1][j] = true;
+                reach[at(i + 1, j)] = true;
             }
             if b_star {
-                reach[i][j + 1] = true;
+                reach[at(i, j + 1)] = true;
             }
             // Read one character that both accept.
             if i < a.len() && j < b.len() {
@@ -74,13 +86,13 @@ pub fn glob_intersects(a: &str, b: &str) -> bool {
                     let ni = if a_star { i } else { i + 1 };
                     let nj = if b_star { j } else { j + 1 };
                     if (ni, nj) != (i, j) {
-                        reach[ni][nj] = true;
+                        reach[at(ni, nj)] = true;
                     }
                 }
             }
         }
     }
-    reach[a.len()][b.len()]
+    reach[at(a.len(), b.len())]
 }
 
 /// Whether `pattern` matches every action `scope` matches. Exact for a concrete `scope`;
@@ -128,6 +140,10 @@ mod tests {
         assert!(!glob_intersects("sts:AssumeRoleWith*", "sts:AssumeRole"));
         assert!(glob_intersects("*Role", "sts:*"));
         assert!(!glob_intersects("ecr:Get", "ecr:Put*"));
+        assert!(glob_intersects("S3:getobject", "s3:GetObject"));
+        assert!(!glob_intersects("s3:GetObject", "s3:GetObjectAcl"));
+        assert!(glob_intersects("s3:GetObjec?", "s3:*"));
+        assert!(glob_intersects("s3:Get?bject", "s3:GetObject"));
     }
 
     #[test]

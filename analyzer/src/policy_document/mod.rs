@@ -15,12 +15,15 @@
 
 pub mod action;
 pub mod aoss;
+mod json;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use headroom_schemas::ids::is_account_id;
 use serde_json::Value;
+
+use self::json::{Json, Object};
 
 /// A policy document that could not be understood. The message names the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,7 +115,7 @@ pub struct Condition {
 
 /// Parses a policy document from its JSON text.
 pub fn parse(text: &str) -> Result<PolicyDocument, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let value = Json::parse(text).map_err(|e| {
         ParseError(format!(
             "invalid JSON at line {} column {}: {}",
             e.line(),
@@ -120,7 +123,7 @@ pub fn parse(text: &str) -> Result<PolicyDocument, ParseError> {
             strip_position(&e.to_string())
         ))
     })?;
-    parse_value(&value)
+    parse_json(&value)
 }
 
 /// `serde_json` appends " at line L column C"; the caller already says where.
@@ -130,15 +133,19 @@ fn strip_position(message: &str) -> &str {
 
 /// Parses a policy document from JSON.
 pub fn parse_value(value: &Value) -> Result<PolicyDocument, ParseError> {
-    let Value::Object(doc) = value else {
+    parse_json(&Json::from_value(value))
+}
+
+fn parse_json(value: &Json<'_>) -> Result<PolicyDocument, ParseError> {
+    let Json::Object(doc) = value else {
         return err(format!(
             "policy must be a JSON object, found {}",
             kind(value)
         ));
     };
     let statements = match doc.get("Statement") {
-        Some(Value::Array(list)) => list.iter().collect::<Vec<_>>(),
-        Some(single @ Value::Object(_)) => vec![single],
+        Some(Json::Array(list)) => list.iter().collect::<Vec<_>>(),
+        Some(single @ Json::Object(_)) => vec![single],
         Some(other) => {
             return err(format!(
                 "`Statement` must be an object or a list, found {}",
@@ -157,40 +164,37 @@ pub fn parse_value(value: &Value) -> Result<PolicyDocument, ParseError> {
     Ok(PolicyDocument { statements })
 }
 
-/// A JSON object's entries in key order. `serde_json::Map` iterates in document order when
-/// feature unification turns on its `preserve_order` feature (the collector's test
-/// dependencies do in workspace builds), so iterate through this to keep findings, details and
-/// the first error reported identical in every build.
-fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    entries
+/// A JSON object's entries in key order, one per key: findings, details and the first error
+/// reported do not depend on how the document orders its keys (nor on `serde_json`'s
+/// `preserve_order` feature, which feature unification turns on in workspace builds).
+fn sorted<'j, 'a>(map: &'j Object<'a>) -> Vec<(&'j str, &'j Json<'a>)> {
+    map.sorted()
 }
 
-fn kind(value: &Value) -> &'static str {
+fn kind(value: &Json<'_>) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
     }
 }
 
-fn parse_statement(value: &Value) -> Result<PolicyStatement, ParseError> {
-    let Value::Object(s) = value else {
+fn parse_statement(value: &Json<'_>) -> Result<PolicyStatement, ParseError> {
+    let Json::Object(s) = value else {
         return err(format!("must be an object, found {}", kind(value)));
     };
     let sid = match s.get("Sid") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(sid)) => Some(sid.clone()),
+        None | Some(Json::Null) => None,
+        Some(Json::String(sid)) => Some(sid.to_string()),
         Some(other) => return err(format!("`Sid` must be a string, found {}", kind(other))),
     };
     let effect = match s.get("Effect") {
-        Some(Value::String(e)) if e == "Allow" => Effect::Allow,
-        Some(Value::String(e)) if e == "Deny" => Effect::Deny,
-        Some(Value::String(e)) => {
+        Some(Json::String(e)) if e == "Allow" => Effect::Allow,
+        Some(Json::String(e)) if e == "Deny" => Effect::Deny,
+        Some(Json::String(e)) => {
             return err(format!("`Effect` must be `Allow` or `Deny`, found `{e}`"));
         }
         Some(other) => return err(format!("`Effect` must be a string, found {}", kind(other))),
@@ -209,7 +213,7 @@ fn parse_statement(value: &Value) -> Result<PolicyStatement, ParseError> {
         (None, None) => return err("has neither `Action` nor `NotAction`"),
     };
     let conditions = match s.get("Condition") {
-        None | Some(Value::Null) => Vec::new(),
+        None | Some(Json::Null) => Vec::new(),
         Some(c) => parse_conditions(c)?,
     };
     Ok(PolicyStatement {
@@ -221,13 +225,13 @@ fn parse_statement(value: &Value) -> Result<PolicyStatement, ParseError> {
     })
 }
 
-fn string_list(value: &Value, element: &str) -> Result<Vec<String>, ParseError> {
+fn string_list(value: &Json<'_>, element: &str) -> Result<Vec<String>, ParseError> {
     match value {
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
+        Json::String(s) => Ok(vec![s.to_string()]),
+        Json::Array(items) => items
             .iter()
             .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
+                Json::String(s) => Ok(s.to_string()),
                 other => err(format!(
                     "`{element}` entries must be strings, found {}",
                     kind(other)
@@ -241,23 +245,23 @@ fn string_list(value: &Value, element: &str) -> Result<Vec<String>, ParseError> 
     }
 }
 
-fn parse_principals(value: &Value) -> Result<Vec<Principal>, ParseError> {
+fn parse_principals(value: &Json<'_>) -> Result<Vec<Principal>, ParseError> {
     match value {
-        Value::String(s) if s == "*" => Ok(vec![Principal::Anyone]),
-        Value::String(s) => Ok(vec![aws_principal(s)?]),
-        Value::Array(items) => {
+        Json::String(s) if s == "*" => Ok(vec![Principal::Anyone]),
+        Json::String(s) => Ok(vec![aws_principal(s)?]),
+        Json::Array(items) => {
             let mut out = Vec::new();
             for item in items {
                 out.extend(parse_principals(item)?);
             }
             Ok(out)
         }
-        Value::Object(map) => {
+        Json::Object(map) => {
             let mut out = Vec::new();
             for (key, values) in sorted(map) {
                 let values = string_list(values, &format!("Principal.{key}"))?;
                 for v in values {
-                    out.push(match key.as_str() {
+                    out.push(match key {
                         "AWS" => aws_principal(&v)?,
                         "Service" => Principal::Service(v),
                         "Federated" => Principal::Federated(v),
@@ -325,8 +329,8 @@ pub fn arn_account(arn: &str) -> Option<&str> {
     Some(account)
 }
 
-fn parse_conditions(value: &Value) -> Result<Vec<Condition>, ParseError> {
-    let Value::Object(ops) = value else {
+fn parse_conditions(value: &Json<'_>) -> Result<Vec<Condition>, ParseError> {
+    let Json::Object(ops) = value else {
         return err(format!(
             "`Condition` must be an object, found {}",
             kind(value)
@@ -334,7 +338,7 @@ fn parse_conditions(value: &Value) -> Result<Vec<Condition>, ParseError> {
     };
     let mut out = Vec::new();
     for (operator, keys) in sorted(ops) {
-        let Value::Object(keys) = keys else {
+        let Json::Object(keys) = keys else {
             return err(format!(
                 "condition `{operator}` must map keys to values, found {}",
                 kind(keys)
@@ -342,15 +346,15 @@ fn parse_conditions(value: &Value) -> Result<Vec<Condition>, ParseError> {
         };
         for (key, values) in sorted(keys) {
             let values = match values {
-                Value::Array(items) => items
+                Json::Array(items) => items
                     .iter()
                     .map(|v| scalar(v, operator, key))
                     .collect::<Result<Vec<_>, _>>()?,
                 single => vec![scalar(single, operator, key)?],
             };
             out.push(Condition {
-                operator: operator.clone(),
-                key: key.clone(),
+                operator: operator.to_owned(),
+                key: key.to_owned(),
                 values,
             });
         }
@@ -358,11 +362,11 @@ fn parse_conditions(value: &Value) -> Result<Vec<Condition>, ParseError> {
     Ok(out)
 }
 
-fn scalar(value: &Value, operator: &str, key: &str) -> Result<String, ParseError> {
+fn scalar(value: &Json<'_>, operator: &str, key: &str) -> Result<String, ParseError> {
     match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Number(n) => Ok(n.to_string()),
+        Json::String(s) => Ok(s.to_string()),
+        Json::Bool(b) => Ok(b.to_string()),
+        Json::Number(n) => Ok(n.to_string()),
         other => err(format!(
             "condition `{operator}` `{key}`: values must be strings, numbers or booleans, found {}",
             kind(other)
@@ -455,13 +459,27 @@ fn has_wildcard(value: &str) -> bool {
     value.contains(['*', '?'])
 }
 
+/// The condition keys that can narrow a `*` principal, in lower case.
+const NARROWING_KEYS: [&str; 7] = [
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "kms:calleraccount",
+    "aws:principalarn",
+    "aws:sourcearn",
+];
+
 /// What one condition entry says about the caller, if it narrows.
 fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
     if !is_narrowing_operator(&condition.operator) || condition.values.is_empty() {
         return None;
     }
-    let key = condition.key.to_ascii_lowercase();
-    match key.as_str() {
+    // Condition key names are case-insensitive.
+    let key = NARROWING_KEYS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(&condition.key))?;
+    match *key {
         "aws:principalorgid" => condition
             .values
             .iter()
@@ -493,17 +511,25 @@ fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
     }
 }
 
-/// The statement's narrowing, and the keys that did not narrow a `*` (for the wildcard text).
-fn statement_scope(statement: &PolicyStatement, org: &OrgView<'_>) -> (Scope, Vec<String>) {
+/// The statement's narrowing.
+fn statement_scope(statement: &PolicyStatement, org: &OrgView<'_>) -> Scope {
     let mut scope = Scope::Anyone;
-    let mut ignored = Vec::new();
     for condition in &statement.conditions {
-        match condition_scope(condition, org) {
-            Some(s) => scope = scope.intersect(s, org),
-            None => ignored.push(format!("{} {}", condition.operator, condition.key)),
+        if let Some(s) = condition_scope(condition, org) {
+            scope = scope.intersect(s, org);
         }
     }
-    (scope, ignored)
+    scope
+}
+
+/// The condition entries that did not narrow a `*` (for the wildcard text).
+fn ignored_conditions(statement: &PolicyStatement, org: &OrgView<'_>) -> Vec<String> {
+    statement
+        .conditions
+        .iter()
+        .filter(|c| condition_scope(c, org).is_none())
+        .map(|c| format!("{} {}", c.operator, c.key))
+        .collect()
 }
 
 /// Whether the statement's actions include any action of `scope` (IAM wildcard rules).
@@ -550,18 +576,21 @@ pub fn reach(document: &PolicyDocument, scope: &[&str], org: &OrgView<'_>) -> Re
         let Some(principal) = &statement.principal else {
             continue;
         };
-        let label = statement_label(index, statement);
         let actions = action_labels(&statement.actions, scope);
-        let (cond_scope, ignored) = statement_scope(statement, org);
+        let cond_scope = statement_scope(statement, org);
         match principal {
             PrincipalSpec::Not(_) => out.wildcards.push(format!(
-                "{label}: `NotPrincipal` with `Allow` grants everyone not listed"
+                "{}: `NotPrincipal` with `Allow` grants everyone not listed",
+                statement_label(index, statement)
             )),
             PrincipalSpec::Is(principals) => {
                 for p in principals {
                     match p {
                         Principal::Anyone => match &cond_scope {
-                            Scope::Anyone => out.wildcards.push(wildcard_text(&label, &ignored)),
+                            Scope::Anyone => out.wildcards.push(wildcard_text(
+                                &statement_label(index, statement),
+                                &ignored_conditions(statement, org),
+                            )),
                             Scope::Org => {}
                             Scope::Accounts(set) => {
                                 for account in set {
