@@ -25,7 +25,7 @@ use crate::model::{CheckKind, CheckRun};
 use crate::output::{Area, OutputFile, Sink};
 use crate::placement::{
     AccountCounts, AccountRef, BlockingAccount, CheckPlacement, Level, PassedOver, PlacementLevel,
-    Plan, StatementSource, Target, UncoveredAccount, kind_name,
+    Plan, SyncStatementSource, Target, UncoveredAccount, kind_name,
 };
 use crate::render::{SnapshotFacts, TargetNames, escape_invisible as printable};
 use crate::{AnalyzeError, Settings, placement, policies, render};
@@ -41,11 +41,11 @@ pub fn outputs_into(
     snapshot: &Snapshot,
     settings: &Settings,
     runs: &[CheckRun],
-    statements: &StatementSource<'_>,
+    statements: &SyncStatementSource<'_>,
     sink: &dyn Sink,
 ) -> Result<String, AnalyzeError> {
     let org = &snapshot.organization;
-    let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
+    let plan = placement::place_parallel(org, &snapshot.policies, settings, runs, statements)?;
     let names = render::names(&plan);
     let facts = SnapshotFacts {
         org_id: &org.id,

@@ -908,7 +908,7 @@ pub fn report_schemas() -> Vec<(&'static str, String)> {
 pub fn statement_source<'a>(
     snapshot: &'a Snapshot,
     settings: &Settings,
-) -> Result<impl Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + 'a, AnalyzeError> {
+) -> Result<impl Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + Sync + 'a, AnalyzeError> {
     let config = resolve_config(settings)?;
     let ctx = PolicyContext {
         partition: &snapshot.meta.partition,
