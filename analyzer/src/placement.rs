@@ -95,10 +95,43 @@ impl Target {
     /// How people read it: `Root`, `OU 'Workloads/Production'`, `account 'web-prod'
     /// (555555555555)`. Names are raw: escape them for the medium.
     pub fn label(&self) -> String {
-        match self.level {
-            Level::Root => "Root".to_owned(),
-            Level::Ou => format!("OU '{}'", self.ou_path.join("/")),
-            Level::Account => format!("account '{}' ({})", self.name, self.id),
+        Label(self).to_string()
+    }
+}
+
+/// [`Target::label`], written straight into the text that contains it.
+struct Label<'a>(&'a Target);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let target = self.0;
+        match target.level {
+            Level::Root => f.write_str("Root"),
+            Level::Ou => {
+                f.write_str("OU '")?;
+                for (i, name) in target.ou_path.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("/")?;
+                    }
+                    f.write_str(name)?;
+                }
+                f.write_str("'")
+            }
+            Level::Account => write!(f, "account '{}' ({})", target.name, target.id),
+        }
+    }
+}
+
+/// `1 noun`, `2 nouns`, written straight into the text that contains it.
+struct Plural<'a>(usize, &'a str);
+
+impl std::fmt::Display for Plural<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Plural(n, noun) = *self;
+        if n == 1 {
+            write!(f, "1 {noun}")
+        } else {
+            write!(f, "{n} {noun}s")
         }
     }
 }
@@ -209,8 +242,8 @@ impl PassedOver {
         match &self.why {
             PassedOverReason::Blocked { blocking_accounts } => format!(
                 "{} has {} beneath it",
-                self.target.label(),
-                plural(*blocking_accounts, "blocking account")
+                Label(&self.target),
+                Plural(*blocking_accounts, "blocking account")
             ),
             PassedOverReason::Full {
                 existing_policies,
@@ -218,11 +251,11 @@ impl PassedOver {
                 max_policies,
             } => format!(
                 "{} already holds {existing_policies} {kind}s and would need {needed_policies} new, over the limit of {max_policies} per target",
-                self.target.label()
+                Label(&self.target)
             ),
             PassedOverReason::TooLarge { size, limit } => format!(
                 "at {} the allowlist makes a statement of {size} characters alone, over the {kind} limit of {limit}",
-                self.target.label()
+                Label(&self.target)
             ),
         }
     }
@@ -1244,16 +1277,16 @@ fn recommendation_reasoning(target: &Target, sub: &Subtree, pending: &Pending) -
     let mut text = match target.level {
         Level::Root => format!(
             "Every account in the organization is compliant or exempt and fully collected: attach at the root ({} covered).",
-            plural(sub.clean.len(), "account")
+            Plural(sub.clean.len(), "account")
         ),
         Level::Ou => format!(
             "Every account in {} is compliant or exempt and fully collected: attach at the OU ({} covered).",
-            target.label(),
-            plural(sub.clean.len(), "account")
+            Label(target),
+            Plural(sub.clean.len(), "account")
         ),
         Level::Account => format!(
             "The account is compliant or exempt and fully collected: attach to {}.",
-            target.label()
+            Label(target)
         ),
     };
     if let Some(not_higher) = &pending.not_higher {
@@ -1264,7 +1297,7 @@ fn recommendation_reasoning(target: &Target, sub: &Subtree, pending: &Pending) -
         let _ = write!(
             text,
             " Also applies to {} in skip_account_ids, not analyzed: {}.",
-            plural(sub.skipped.len(), "account"),
+            Plural(sub.skipped.len(), "account"),
             names.join(", ")
         );
     }
@@ -1286,7 +1319,7 @@ fn check_reasoning(
         } else if whole.clean == 0 {
             reasons.push(format!(
                 "every analyzed account blocks it ({})",
-                plural(whole.blocking.len(), "account")
+                Plural(whole.blocking.len(), "account")
             ));
         }
         if !uncovered.is_empty() {
@@ -1307,21 +1340,21 @@ fn check_reasoning(
     }
     let mut text = format!(
         "{} covered by {}",
-        plural(covered, "clean account"),
-        plural(recommendations.len(), "attachment")
+        Plural(covered, "clean account"),
+        Plural(recommendations.len(), "attachment")
     );
     if !whole.blocking.is_empty() {
         let _ = write!(
             text,
             "; {} left out",
-            plural(whole.blocking.len(), "blocking account")
+            Plural(whole.blocking.len(), "blocking account")
         );
     }
     if !uncovered.is_empty() {
         let _ = write!(
             text,
             "; {} uncovered (a full target or an allowlist too large)",
-            plural(uncovered.len(), "clean account")
+            Plural(uncovered.len(), "clean account")
         );
     }
     text.push('.');
@@ -1333,14 +1366,6 @@ pub fn kind_name(kind: CheckKind) -> &'static str {
     match kind {
         CheckKind::Scp => "SCP",
         CheckKind::Rcp => "RCP",
-    }
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 
