@@ -69,11 +69,17 @@ pub fn outputs_into(
         },
         || -> Result<String, AnalyzeError> {
             let summary = summary(&plan, &names, facts, &settings.limits);
-            // Hundreds of megabytes for a large organization: streamed, never held whole.
-            sink.put_written(OutputFile::new(Area::Out, SUMMARY_FILE), &mut |out| {
-                write_json(&summary, settings.exclude_account_ids, &is_member, out)
-            })?;
-            Ok(stdout(&summary, settings.exclude_account_ids, &is_member))
+            let (written, text) = rayon::join(
+                || {
+                    // Hundreds of megabytes for a large organization: streamed, never whole.
+                    sink.put_written(OutputFile::new(Area::Out, SUMMARY_FILE), &mut |out| {
+                        write_json(&summary, settings.exclude_account_ids, &is_member, out)
+                    })
+                },
+                || stdout(&summary, settings.exclude_account_ids, &is_member),
+            );
+            written?;
+            Ok(text)
         },
     );
     terraform?;
@@ -343,6 +349,10 @@ pub fn to_json(
 
 /// Writes `summary.json` (pretty JSON and a final newline) to `out` as it is serialized; in
 /// exclude mode the organization's account IDs are redacted on the way.
+///
+/// The checks and targets, nearly all of a large organization's summary, are serialized a few
+/// at a time on the rayon workers and written in order; the bytes are exactly those of
+/// `serde_json::to_writer_pretty` on the whole summary (a test holds it to that).
 pub fn write_json(
     summary: &Summary<'_>,
     exclude_account_ids: bool,
@@ -355,16 +365,77 @@ pub fn write_json(
             is_member,
             line: Vec::new(),
         };
-        serde_json::to_writer_pretty(&mut redacting, summary)?;
-        // The final newline emits the last line.
-        redacting.write_all(b"\n")?;
+        write_pretty(summary, &mut redacting)?;
+        // The final newline emitted the last line.
         debug_assert!(redacting.line.is_empty());
         redacting.flush()
     } else {
-        serde_json::to_writer_pretty(&mut *out, summary)?;
-        out.write_all(b"\n")?;
+        write_pretty(summary, out)?;
         out.flush()
     }
+}
+
+/// The summary as `to_writer_pretty` writes it, plus a final newline, with its two long lists
+/// serialized in parallel.
+fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    // The document without its lists, split where each list goes.
+    let skeleton = Summary {
+        format: summary.format,
+        format_version: summary.format_version,
+        organization: summary.organization.clone(),
+        limits: summary.limits,
+        checks: Vec::new(),
+        targets: Vec::new(),
+    };
+    let skeleton = serde_json::to_string_pretty(&skeleton)?;
+    let (head, rest) = skeleton
+        .split_once("\n  \"checks\": []")
+        .ok_or_else(|| std::io::Error::other("summary skeleton without `checks`"))?;
+    let (middle, tail) = rest
+        .split_once("\n  \"targets\": []")
+        .ok_or_else(|| std::io::Error::other("summary skeleton without `targets`"))?;
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"\n  \"checks\": ")?;
+    write_list(&summary.checks, out)?;
+    out.write_all(middle.as_bytes())?;
+    out.write_all(b"\n  \"targets\": ")?;
+    write_list(&summary.targets, out)?;
+    out.write_all(tail.as_bytes())?;
+    out.write_all(b"\n")
+}
+
+/// A list one level inside the top-level object, as the pretty printer writes it: `[]`, or
+/// each element on its own lines indented by four spaces.
+fn write_list<T: Serialize + Sync>(
+    items: &[T],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    if items.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    // A few elements per worker at a time: parallel, without holding the whole list's text.
+    let window = 4 * rayon::current_num_threads();
+    for (n, chunk) in items.chunks(window).enumerate() {
+        let texts = chunk
+            .par_iter()
+            .map(|item| serde_json::to_vec_pretty(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, text) in texts.iter().enumerate() {
+            if n > 0 || i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(b"\n    ")?;
+            // Nesting adds the same indentation to every line of an element.
+            for (l, line) in text.split(|b| *b == b'\n').enumerate() {
+                if l > 0 {
+                    out.write_all(b"\n    ")?;
+                }
+                out.write_all(line)?;
+            }
+        }
+    }
+    out.write_all(b"\n  ]")
 }
 
 /// Redacts pretty-printed JSON line by line as it passes through. Exact: a JSON string never
@@ -667,6 +738,30 @@ mod streaming_tests {
     use std::io::Write as _;
 
     use super::RedactLines;
+
+    /// The parallel writer gives exactly what serde's pretty printer gives, lists empty or not.
+    #[test]
+    fn parallel_summary_equals_serde_pretty() {
+        use crate::placement::Plan;
+        use crate::render::SnapshotFacts;
+        let facts = SnapshotFacts {
+            org_id: "o-aaaa1111bb",
+            root_id: "r-aaaa",
+            collected_at: "2026-01-01T00:00:00Z",
+        };
+        let plan = Plan::default();
+        let limits = headroom_schemas::config::Limits::default();
+        let empty = super::summary(&plan, &[], facts, &limits);
+        assert!(empty.checks.is_empty() && empty.targets.is_empty());
+        let mut want = serde_json::to_vec_pretty(&empty).unwrap();
+        want.push(b'\n');
+        let mut got = Vec::new();
+        super::write_json(&empty, false, &|_| false, &mut got).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+    }
 
     /// Redacting line by line, in writes of any size, gives what redacting the whole text does.
     #[test]
