@@ -158,13 +158,33 @@ fn strip_location(message: &str) -> String {
 }
 
 pub(crate) fn read_json(json: &[u8]) -> Result<Snapshot, ReadError> {
-    let version = probe(json)?;
-    let snapshot: Snapshot = match serde_json::from_slice(json) {
-        Ok(snapshot) => snapshot,
-        Err(e) => return Err(shape_error(json, version, &e)),
+    // A valid document is parsed once. Only a failure runs the probe, so that a wrong format
+    // or a newer version is reported as such rather than as the field error it causes.
+    let parsed = if is_object(json) {
+        serde_json::from_slice::<Snapshot>(json).ok()
+    } else {
+        None
+    };
+    let snapshot = if let Some(snapshot) = parsed {
+        // A newer minor without new fields parses; it is still refused.
+        snapshot
+            .format_version
+            .check_readable_by(SNAPSHOT_FORMAT_VERSION)?;
+        snapshot
+    } else {
+        let version = probe(json)?;
+        match serde_json::from_slice(json) {
+            Ok(snapshot) => snapshot,
+            Err(e) => return Err(shape_error(json, version, &e)),
+        }
     };
     validate(&snapshot)?;
     Ok(snapshot)
+}
+
+/// Whether the document starts as an object (serde would also fill a struct from an array).
+pub(crate) fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// Checks that `json` is a snapshot of a version this reader accepts, and returns the version.
@@ -180,7 +200,7 @@ pub(crate) fn probe(json: &[u8]) -> Result<FormatVersion, ReadError> {
         Err(e) => return Err(json_error(&e)),
     };
     // serde also fills a struct from a JSON array; only an object can be a snapshot.
-    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !is_object(json) {
         return Err(ReadError::NotASnapshot(
             "the document is not a JSON object with `format` and `format_version`".into(),
         ));

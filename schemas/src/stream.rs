@@ -15,10 +15,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
-use crate::io::{ReadError, decompress, is_zstd, probe, read_json};
+use crate::io::{ReadError, decompress, is_object, is_zstd, read_json};
 use crate::policies::Policies;
 use crate::validate::{validate_accounts, validate_head};
-use crate::version::FormatVersion;
+use crate::version::{FormatVersion, SNAPSHOT_FORMAT_VERSION};
 use crate::{AccountId, AccountInventory, FormatTag, Meta, Organization, Snapshot};
 
 /// Everything in a snapshot but the account inventories.
@@ -75,19 +75,27 @@ pub fn read_streaming(bytes: &[u8], emit: &mut dyn FnMut(Streamed)) -> Result<()
 }
 
 fn read_json_streaming(json: &[u8], emit: &mut dyn FnMut(Streamed)) -> Result<(), ReadError> {
-    probe(json)?;
+    // No probe first: on any failure below, `read_json` probes and names the error.
+    if !is_object(json) {
+        return Err(whole_document_error(json));
+    }
     let mut de = serde_json::Deserializer::from_slice(json);
     let streamed = de::Deserializer::deserialize_map(&mut de, Top { emit })
         .and_then(|complete| de.end().map(|()| complete));
     match streamed {
         Ok(true) => Ok(()),
         // Any failure: the whole-document reader names it exactly as `read` would.
-        Ok(false) | Err(_) => match read_json(json) {
-            Err(e) => Err(e),
-            Ok(_) => Err(ReadError::NotASnapshot(
-                "the streaming reader rejected a document the whole-document reader accepts".into(),
-            )),
-        },
+        Ok(false) | Err(_) => Err(whole_document_error(json)),
+    }
+}
+
+/// The error `read` gives for a document the streaming reader refused.
+fn whole_document_error(json: &[u8]) -> ReadError {
+    match read_json(json) {
+        Err(e) => e,
+        Ok(_) => ReadError::NotASnapshot(
+            "the streaming reader refused a document the whole-document reader accepts".into(),
+        ),
     }
 }
 
@@ -136,6 +144,9 @@ impl Parts {
             policies: self.policies.take()?,
         };
         self.format.take()?;
+        head.format_version
+            .check_readable_by(SNAPSHOT_FORMAT_VERSION)
+            .ok()?;
         validate_head(&head.organization, &head.policies).ok()?;
         Some(Arc::new(head))
     }
