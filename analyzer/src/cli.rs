@@ -43,7 +43,8 @@ pub struct Args {
     /// `exclude_account_ids`).
     #[arg(long)]
     pub exclude_account_ids: bool,
-    /// Worker threads (default: one per core). Output is identical for any value.
+    /// Worker threads (default: one per core); the snapshot is parsed on one more, while the
+    /// workers check the accounts already read. Output is identical for any value.
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
 }
