@@ -182,6 +182,7 @@ pub struct RecommendationSummary<'a> {
     /// higher.
     pub blocked_at: Option<&'a str>,
     /// The nodes above the target, root first, and why each could not take it.
+    #[serde(serialize_with = "shared_passed_over")]
     pub passed_over: &'a [PassedOver],
     /// What the guardrail allows here (union beneath plus configured extras), sorted.
     pub allowlist: &'a [String],
@@ -396,19 +397,81 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
         .ok_or_else(|| std::io::Error::other("summary skeleton without `targets`"))?;
     out.write_all(head.as_bytes())?;
     out.write_all(b"\n  \"checks\": ")?;
-    write_list(&summary.checks, out)?;
+    write_checks(&summary.checks, out)?;
     out.write_all(middle.as_bytes())?;
     out.write_all(b"\n  \"targets\": ")?;
-    write_list(&summary.targets, out)?;
+    write_list(&summary.targets, out, &|target| {
+        serde_json::to_vec_pretty(target)
+    })?;
     out.write_all(tail.as_bytes())?;
     out.write_all(b"\n")
 }
 
+/// Pre-rendered `passed_over` lists, by the address and length of the shared slice.
+type PassedOverTexts = BTreeMap<(usize, usize), Box<serde_json::value::RawValue>>;
+
+thread_local! {
+    /// The pre-rendered `passed_over` lists for the check being serialized on this thread.
+    static PASSED_OVER_TEXTS: std::cell::RefCell<Option<std::sync::Arc<PassedOverTexts>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn slice_key(slice: &[PassedOver]) -> (usize, usize) {
+    (slice.as_ptr() as usize, slice.len())
+}
+
+/// Siblings in the placement walk share one `passed_over` list, and a large organization has
+/// far fewer distinct lists than recommendations: each is rendered once, exactly as the
+/// pretty printer writes it where it appears in a check (recommendations of a check element
+/// serialized on its own, so six spaces deep), and written as raw text.
+fn render_passed_over(checks: &[CheckSummary<'_>]) -> serde_json::Result<PassedOverTexts> {
+    let mut distinct: BTreeMap<(usize, usize), &[PassedOver]> = BTreeMap::new();
+    for check in checks {
+        for r in &check.recommendations {
+            distinct
+                .entry(slice_key(r.passed_over))
+                .or_insert(r.passed_over);
+        }
+    }
+    distinct
+        .into_par_iter()
+        .map(|(key, slice)| {
+            let text = serde_json::to_string_pretty(slice)?.replace('\n', "\n      ");
+            Ok((key, serde_json::value::RawValue::from_string(text)?))
+        })
+        .collect()
+}
+
+/// Serializes `passed_over` from this thread's pre-rendered texts when it has them (the same
+/// bytes), else as usual.
+fn shared_passed_over<S: serde::Serializer>(
+    list: &&[PassedOver],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let texts = PASSED_OVER_TEXTS.with(|t| t.borrow().clone());
+    match texts.as_ref().and_then(|t| t.get(&slice_key(list))) {
+        Some(raw) => raw.serialize(serializer),
+        None => list.serialize(serializer),
+    }
+}
+
+/// The checks list, each check serialized with the pre-rendered `passed_over` lists.
+fn write_checks(checks: &[CheckSummary<'_>], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let texts = std::sync::Arc::new(render_passed_over(checks)?);
+    write_list(checks, out, &|check: &CheckSummary<'_>| {
+        PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = Some(std::sync::Arc::clone(&texts)));
+        let text = serde_json::to_vec_pretty(check);
+        PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = None);
+        text
+    })
+}
+
 /// A list one level inside the top-level object, as the pretty printer writes it: `[]`, or
 /// each element on its own lines indented by four spaces.
-fn write_list<T: Serialize + Sync>(
+fn write_list<T: Sync>(
     items: &[T],
     out: &mut dyn std::io::Write,
+    to_vec_pretty: &(dyn Fn(&T) -> serde_json::Result<Vec<u8>> + Sync),
 ) -> std::io::Result<()> {
     if items.is_empty() {
         return out.write_all(b"[]");
@@ -419,7 +482,7 @@ fn write_list<T: Serialize + Sync>(
     for (n, chunk) in items.chunks(window).enumerate() {
         let texts = chunk
             .par_iter()
-            .map(|item| serde_json::to_vec_pretty(item))
+            .map(to_vec_pretty)
             .collect::<Result<Vec<_>, _>>()?;
         for (i, text) in texts.iter().enumerate() {
             if n > 0 || i > 0 {
