@@ -229,8 +229,9 @@ fn uncompressed_len(path: &Path) -> anyhow::Result<u64> {
     }
 }
 
-/// The load floor: read, decompress and deserialize the snapshot, nothing else. Like
-/// `analyze`, it leaves the snapshot for the process exit to reclaim instead of freeing it.
+/// The load floor: read, decompress and deserialize the snapshot, nothing else. Freeing it is
+/// not part of that, so it is left for the process exit to reclaim (`analyze` frees each
+/// inventory on its workers once checked, and pays for that).
 pub fn load_floor(path: &Path) -> anyhow::Result<()> {
     let snapshot = headroom_schemas::read_file(path)?;
     std::hint::black_box(&snapshot);
