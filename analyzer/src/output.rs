@@ -89,26 +89,25 @@ pub trait Sink: Sync {
 /// A sink that keeps every file in memory, ordered by path.
 #[derive(Debug, Default)]
 pub struct Collect {
-    files: Mutex<BTreeMap<OutputFile, Vec<u8>>>,
+    outputs: Mutex<Outputs>,
 }
 
 impl Collect {
     /// The files put so far.
     pub fn into_files(self) -> BTreeMap<OutputFile, Vec<u8>> {
-        self.files
+        self.outputs
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .files
     }
 }
 
 impl Sink for Collect {
     fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
-        let mut files = self
-            .files
+        self.outputs
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let previous = files.insert(file, contents);
-        debug_assert!(previous.is_none(), "two outputs at the same path");
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(file, contents);
         Ok(())
     }
 }
