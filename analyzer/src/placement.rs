@@ -37,11 +37,8 @@ use crate::model::{AccountStatus, AccountVerdict, CheckKind, CheckRun, Statement
 use crate::policies::{self, Item, PolicyError};
 
 /// The statements of one check for one target whose accounts need the given allowlist.
-pub type StatementSource<'a> = dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + 'a;
-
-/// A [`StatementSource`] that can be called from several threads, for [`place_parallel`].
-pub type SyncStatementSource<'a> =
-    dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + Sync + 'a;
+/// Called from several threads: SCPs and RCPs are placed side by side.
+pub type StatementSource<'a> = dyn Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + Sync + 'a;
 
 /// The JSON Schema of [`CheckKind`] (which lives in the checks contract).
 #[derive(JsonSchema)]
@@ -816,31 +813,16 @@ const NAMED_BLOCKERS: usize = 3;
 
 /// Places every check run. `statements` builds a check's statements for a target's allowlist.
 ///
-/// Pure and deterministic: runs are processed by (kind, check ID), whatever their input order.
+/// The SCP and the RCP checks are placed on two workers of the current rayon pool: their
+/// targets' slots are separate (a target holds a quota per policy type), so the two kinds never
+/// interact. Pure and deterministic: runs are processed by (kind, check ID), whatever their
+/// input order, and the plan is the same at any thread count.
 pub fn place(
     org: &Organization,
     existing: &Policies,
     settings: &Settings,
     runs: &[CheckRun],
     statements: &StatementSource<'_>,
-) -> Result<Plan, PolicyError> {
-    let existing = Attachments::new(existing);
-    let tree = Tree::new(org, settings, &existing);
-    let (scps, rcps) = by_kind(runs);
-    let scps = place_kind(&tree, settings, &scps, statements);
-    let rcps = place_kind(&tree, settings, &rcps, statements);
-    finish_plan(settings, scps, rcps)
-}
-
-/// [`place`], with the SCP and the RCP checks placed on two workers of the current rayon
-/// pool: their targets' slots are separate (a target holds a quota per policy type), so the
-/// two kinds never interact. Same result as [`place`].
-pub fn place_parallel(
-    org: &Organization,
-    existing: &Policies,
-    settings: &Settings,
-    runs: &[CheckRun],
-    statements: &SyncStatementSource<'_>,
 ) -> Result<Plan, PolicyError> {
     let existing = Attachments::new(existing);
     let tree = Tree::new(org, settings, &existing);
@@ -1386,14 +1368,16 @@ mod tests {
         let runs = checks::run_checks(&snapshot, &settings).unwrap().runs;
         let statements = checks::statement_source(&snapshot, &settings).unwrap();
         let org = &snapshot.organization;
-        let sequential = place(org, &snapshot.policies, &settings, &runs, &statements).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        let parallel = pool
-            .install(|| place_parallel(org, &snapshot.policies, &settings, &runs, &statements))
-            .unwrap();
+        let in_pool = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| place(org, &snapshot.policies, &settings, &runs, &statements))
+                .unwrap()
+        };
+        let sequential = in_pool(1);
+        let parallel = in_pool(2);
         assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Scp));
         assert!(sequential.checks.iter().any(|c| c.kind == CheckKind::Rcp));
         assert_eq!(sequential, parallel);

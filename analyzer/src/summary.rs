@@ -25,7 +25,7 @@ use crate::model::{CheckKind, CheckRun};
 use crate::output::{Area, OutputFile, Sink};
 use crate::placement::{
     AccountCounts, AccountRef, BlockingAccount, CheckPlacement, Level, PassedOver, PlacementLevel,
-    Plan, SyncStatementSource, Target, UncoveredAccount, kind_name,
+    Plan, StatementSource, Target, UncoveredAccount, kind_name,
 };
 use crate::render::{SnapshotFacts, TargetNames, escape_invisible as printable};
 use crate::{AnalyzeError, Settings, placement, policies, render};
@@ -41,11 +41,11 @@ pub fn outputs_into(
     snapshot: &Snapshot,
     settings: &Settings,
     runs: &[CheckRun],
-    statements: &SyncStatementSource<'_>,
+    statements: &StatementSource<'_>,
     sink: &dyn Sink,
 ) -> Result<String, AnalyzeError> {
     let org = &snapshot.organization;
-    let plan = placement::place_parallel(org, &snapshot.policies, settings, runs, statements)?;
+    let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
     let names = render::names(&plan);
     let facts = SnapshotFacts {
         org_id: &org.id,
@@ -448,11 +448,16 @@ fn shared_passed_over<S: serde::Serializer>(
     list: &&[PassedOver],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let texts = PASSED_OVER_TEXTS.with(|t| t.borrow().clone());
-    match texts.as_ref().and_then(|t| t.get(&slice_key(list))) {
-        Some(raw) => raw.serialize(serializer),
-        None => list.serialize(serializer),
-    }
+    PASSED_OVER_TEXTS.with(|texts| {
+        match texts
+            .borrow()
+            .as_ref()
+            .and_then(|t| t.get(&slice_key(list)))
+        {
+            Some(raw) => raw.serialize(serializer),
+            None => list.serialize(serializer),
+        }
+    })
 }
 
 /// The checks list, each check serialized with the pre-rendered `passed_over` lists.
