@@ -39,11 +39,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use aws_config::{Region, SdkConfig};
+use aws_config::Region;
 use aws_credential_types::Credentials;
 use headroom_collector::engine::DEFAULT_CONCURRENCY;
 use headroom_collector::org::ORG_PARALLELISM;
-use moto_common::{Moto, sdk_config};
+use moto_common::{Moto, create_account, create_headroom_role, member_config, sdk_config};
 
 mod moto_common;
 
@@ -65,31 +65,6 @@ const ORG_ROUND_TRIPS: u64 = 7 + (MEMBERS as u64 + 1).div_ceil(ORG_PARALLELISM a
 /// `ListUsers`, `ListRoles`, `ListRoleTags`, `ListSAMLProviders` is as long).
 const ACCOUNT_ROUND_TRIPS: u64 = 1 + 4;
 
-/// Credentials of `OrganizationAccountAccessRole` in `account`.
-async fn member_config(url: &str, mgmt: &SdkConfig, account: &str) -> SdkConfig {
-    let out = aws_sdk_sts::Client::new(mgmt)
-        .assume_role()
-        .role_arn(format!(
-            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-        ))
-        .role_session_name("seed")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    sdk_config(
-        url,
-        Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "seed",
-        ),
-    )
-    .await
-}
-
 /// Seeds the organization; returns the member account IDs, the first being the security
 /// account.
 async fn seed(url: &str) -> Vec<String> {
@@ -104,52 +79,14 @@ async fn seed(url: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
-    let reader = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../test_environment/policies/account_reader.json"),
-    )
-    .unwrap();
     let mut accounts = Vec::new();
     for n in 0..MEMBERS {
-        let out = org
-            .create_account()
-            .account_name(format!("member-{n:02}"))
-            .email(format!("member-{n:02}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = out
-            .create_account_status()
-            .unwrap()
-            .account_id()
-            .unwrap()
-            .to_owned();
-        accounts.push(id);
+        accounts.push(create_account(&org, &format!("member-{n:02}")).await);
     }
     let security = accounts[0].clone();
     for id in &accounts {
         let config = member_config(url, &mgmt, id).await;
-        let iam = aws_sdk_iam::Client::new(&config);
-        iam.create_role()
-            .role_name("Headroom")
-            .assume_role_policy_document(
-                serde_json::json!({"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"AWS": format!("arn:aws:iam::{security}:root")},
-                    "Action": "sts:AssumeRole"
-                }]})
-                .to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        iam.put_role_policy()
-            .role_name("Headroom")
-            .policy_name("HeadroomReadInventories")
-            .policy_document(&reader)
-            .send()
-            .await
-            .unwrap();
+        create_headroom_role(&config, &security).await;
         aws_sdk_s3::Client::new(&config)
             .create_bucket()
             .bucket(format!("bench-{id}"))

@@ -37,7 +37,7 @@ use headroom_schemas::inventory::{AccountInventory, NotCollectedReason, Regional
 use headroom_schemas::org::AccountState;
 use headroom_schemas::policies::TargetType;
 use headroom_schemas::{AccountId, Snapshot};
-use moto_common::{Moto, sdk_config};
+use moto_common::{Moto, create_account, create_headroom_role, member_config, sdk_config};
 
 mod moto_common;
 
@@ -148,19 +148,7 @@ async fn seed(url: &str) -> Seeded {
         ("closed-legacy", Some(&workloads)),
         ("skipped-lab", Some(&workloads)),
     ] {
-        let out = org
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = out
-            .create_account_status()
-            .unwrap()
-            .account_id()
-            .unwrap()
-            .to_owned();
+        let id = create_account(&org, name).await;
         if let Some(parent) = parent {
             org.move_account()
                 .account_id(&id)
@@ -258,38 +246,13 @@ async fn seed(url: &str) -> Seeded {
         ("dev-sandbox", Profile::Exempt),
     ] {
         let id = accounts[name].clone();
-        let sts = aws_sdk_sts::Client::new(&mgmt);
-        let creds = sts
-            .assume_role()
-            .role_arn(format!(
-                "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
-            ))
-            .role_session_name("seed")
-            .send()
-            .await
-            .unwrap();
-        let c = creds.credentials().unwrap();
-        let config = sdk_config(
-            url,
-            Credentials::new(
-                c.access_key_id(),
-                c.secret_access_key(),
-                Some(c.session_token().to_owned()),
-                None,
-                "seed",
-            ),
-        )
-        .await;
+        let config = member_config(url, &mgmt, &id).await;
         seed_account(&config, &id, &security, &org_id, profile, &mut seeded).await;
     }
     seeded.accounts = accounts;
     seeded
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one resource per check, in one place"
-)]
 async fn seed_account(
     config: &SdkConfig,
     id: &str,
@@ -298,27 +261,8 @@ async fn seed_account(
     profile: Profile,
     seeded: &mut Seeded,
 ) {
+    create_headroom_role(config, security).await;
     let iam = aws_sdk_iam::Client::new(config);
-    let headroom = iam
-        .create_role()
-        .role_name("Headroom")
-        .assume_role_policy_document(trust(&format!("arn:aws:iam::{security}:root")))
-        .send()
-        .await
-        .unwrap();
-    iam.put_role_policy()
-        .role_name(headroom.role().unwrap().role_name())
-        .policy_name("HeadroomReadInventories")
-        .policy_document(
-            fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../test_environment/policies/account_reader.json"),
-            )
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
     if profile == Profile::Empty {
         return;
     }
@@ -910,27 +854,7 @@ async fn add_denied_policy(url: &str, account: &str) {
         Credentials::new("testing", "testing", None, None, "test"),
     )
     .await;
-    let out = aws_sdk_sts::Client::new(&mgmt)
-        .assume_role()
-        .role_arn(format!(
-            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-        ))
-        .role_session_name("seed")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    let config = sdk_config(
-        url,
-        Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "seed",
-        ),
-    )
-    .await;
+    let config = member_config(url, &mgmt, account).await;
     aws_sdk_opensearchserverless::Client::new(&config)
         .create_access_policy()
         .name("headroom-denied-audit")

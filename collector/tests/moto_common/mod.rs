@@ -138,3 +138,76 @@ pub async fn sdk_config(url: &str, credentials: Credentials) -> SdkConfig {
         .load()
         .await
 }
+
+/// Credentials of `OrganizationAccountAccessRole` in `account`, assumed from `mgmt`.
+pub async fn member_config(url: &str, mgmt: &SdkConfig, account: &str) -> SdkConfig {
+    let out = aws_sdk_sts::Client::new(mgmt)
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+        ))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    sdk_config(
+        url,
+        Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "seed",
+        ),
+    )
+    .await
+}
+
+/// Creates a member account named `name` under the root; returns its ID.
+pub async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
+    let out = org
+        .create_account()
+        .account_name(name)
+        .email(format!("{name}@example.com"))
+        .send()
+        .await
+        .unwrap();
+    out.create_account_status()
+        .unwrap()
+        .account_id()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `Headroom` role `collect` assumes in a member account: trusted by the security
+/// account, with the least-privilege reader policy of `test_environment/`.
+pub async fn create_headroom_role(config: &SdkConfig, security: &str) {
+    let iam = aws_sdk_iam::Client::new(config);
+    iam.create_role()
+        .role_name("Headroom")
+        .assume_role_policy_document(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{security}:root")},
+                "Action": "sts:AssumeRole"
+            }]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("Headroom")
+        .policy_name("HeadroomReadInventories")
+        .policy_document(
+            fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../test_environment/policies/account_reader.json"),
+            )
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
