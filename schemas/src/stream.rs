@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
 use crate::io::{ReadError, decompress, is_object, is_zstd, read_json};
+
+mod pipelined;
 use crate::policies::Policies;
 use crate::validate::{validate_accounts, validate_head};
 use crate::version::{FormatVersion, SNAPSHOT_FORMAT_VERSION};
@@ -65,12 +67,26 @@ pub enum Streamed {
 ///
 /// Returns `Ok` only if [`crate::read`] would accept the document, and otherwise the error it
 /// would give. Whatever was emitted before an error must be thrown away.
+///
+/// A zstd snapshot in the layout Headroom writes (`accounts` after the rest) is decompressed
+/// on a thread of its own while this one parses: each part is parsed as soon as its text has
+/// arrived, and the text already parsed is let go, so the decompressed document is never held
+/// whole. Any other layout, and any error, is read from a whole decompression as before.
 pub fn read_streaming(bytes: &[u8], emit: &mut dyn FnMut(Streamed)) -> Result<(), ReadError> {
-    if is_zstd(bytes) {
-        let json = decompress(bytes)?;
-        read_json_streaming(&json, emit)
-    } else {
-        read_json_streaming(bytes, emit)
+    if !is_zstd(bytes) {
+        return read_json_streaming(bytes, emit);
+    }
+    match pipelined::read(bytes, emit) {
+        pipelined::Outcome::Read => Ok(()),
+        // Nothing was handed over yet: the whole-document path reads any layout.
+        pipelined::Outcome::Declined => {
+            let json = decompress(bytes)?;
+            read_json_streaming(&json, emit)
+        }
+        pipelined::Outcome::Failed => Err(match decompress(bytes) {
+            Err(e) => e,
+            Ok(json) => whole_document_error(&json),
+        }),
     }
 }
 
