@@ -400,9 +400,7 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
     write_checks(&summary.checks, out)?;
     out.write_all(middle.as_bytes())?;
     out.write_all(b"\n  \"targets\": ")?;
-    write_list(&summary.targets, out, &|target| {
-        serde_json::to_vec_pretty(target)
-    })?;
+    write_list(&summary.targets, out, &|target| to_vec_nested(target, 2))?;
     out.write_all(tail.as_bytes())?;
     out.write_all(b"\n")
 }
@@ -422,8 +420,7 @@ fn slice_key(slice: &[PassedOver]) -> (usize, usize) {
 
 /// Siblings in the placement walk share one `passed_over` list, and a large organization has
 /// far fewer distinct lists than recommendations: each is rendered once, exactly as the
-/// pretty printer writes it where it appears in a check (recommendations of a check element
-/// serialized on its own, so six spaces deep), and written as raw text.
+/// pretty printer writes it where it appears in the document, and written as raw text.
 fn render_passed_over(checks: &[CheckSummary<'_>]) -> serde_json::Result<PassedOverTexts> {
     let mut distinct: BTreeMap<(usize, usize), &[PassedOver]> = BTreeMap::new();
     for check in checks {
@@ -436,7 +433,10 @@ fn render_passed_over(checks: &[CheckSummary<'_>]) -> serde_json::Result<PassedO
     distinct
         .into_par_iter()
         .map(|(key, slice)| {
-            let text = serde_json::to_string_pretty(slice)?.replace('\n', "\n      ");
+            // In `checks` (2 levels deep), a check's `recommendations` (3), one of them (4),
+            // its `passed_over` value (5).
+            let text = String::from_utf8(to_vec_nested(&slice, 5)?)
+                .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
             Ok((key, serde_json::value::RawValue::from_string(text)?))
         })
         .collect()
@@ -465,18 +465,19 @@ fn write_checks(checks: &[CheckSummary<'_>], out: &mut dyn std::io::Write) -> st
     let texts = std::sync::Arc::new(render_passed_over(checks)?);
     write_list(checks, out, &|check: &CheckSummary<'_>| {
         PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = Some(std::sync::Arc::clone(&texts)));
-        let text = serde_json::to_vec_pretty(check);
+        let text = to_vec_nested(check, 2);
         PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = None);
         text
     })
 }
 
 /// A list one level inside the top-level object, as the pretty printer writes it: `[]`, or
-/// each element on its own lines indented by four spaces.
+/// each element on its own lines indented by four spaces. `to_vec_nested` serializes an element
+/// as it reads two levels deep ([`to_vec_nested`] at depth 2).
 fn write_list<T: Sync>(
     items: &[T],
     out: &mut dyn std::io::Write,
-    to_vec_pretty: &(dyn Fn(&T) -> serde_json::Result<Vec<u8>> + Sync),
+    to_vec_nested: &(dyn Fn(&T) -> serde_json::Result<Vec<u8>> + Sync),
 ) -> std::io::Result<()> {
     if items.is_empty() {
         return out.write_all(b"[]");
@@ -487,23 +488,136 @@ fn write_list<T: Sync>(
     for (n, chunk) in items.chunks(window).enumerate() {
         let texts = chunk
             .par_iter()
-            .map(to_vec_pretty)
+            .map(to_vec_nested)
             .collect::<Result<Vec<_>, _>>()?;
         for (i, text) in texts.iter().enumerate() {
-            if n > 0 || i > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(b"\n    ")?;
-            // Nesting adds the same indentation to every line of an element.
-            for (l, line) in text.split(|b| *b == b'\n').enumerate() {
-                if l > 0 {
-                    out.write_all(b"\n    ")?;
-                }
-                out.write_all(line)?;
-            }
+            out.write_all(if n > 0 || i > 0 {
+                b",\n    "
+            } else {
+                b"\n    "
+            })?;
+            out.write_all(text)?;
         }
     }
     out.write_all(b"\n  ]")
+}
+
+/// `value` pretty-printed as `serde_json::to_vec_pretty` would write it nested `depth` levels
+/// deep in a document (its inner lines indented accordingly; the first line is not, since it
+/// continues the line of its key or list).
+fn to_vec_nested<T: Serialize + ?Sized>(value: &T, depth: usize) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(4096);
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut serializer)?;
+    Ok(out)
+}
+
+/// `serde_json`'s `PrettyFormatter` (two-space indentation), starting `depth` levels deep.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn indent(&self, writer: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        let mut left = 2 * self.depth;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            writer.write_all(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn open(
+        &mut self,
+        writer: &mut (impl std::io::Write + ?Sized),
+        bracket: &[u8],
+    ) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close(
+        &mut self,
+        writer: &mut (impl std::io::Write + ?Sized),
+        bracket: &[u8],
+    ) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+
+    fn next_line(
+        &self,
+        writer: &mut (impl std::io::Write + ?Sized),
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: std::io::Write + ?Sized>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.next_line(writer, first)
+    }
+
+    fn end_array_value<W: std::io::Write + ?Sized>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: std::io::Write + ?Sized>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.next_line(writer, first)
+    }
+
+    fn begin_object_value<W: std::io::Write + ?Sized>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: std::io::Write + ?Sized>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Redacts pretty-printed JSON line by line as it passes through. Exact: a JSON string never
@@ -805,7 +919,7 @@ mod tests {
 mod streaming_tests {
     use std::io::Write as _;
 
-    use super::RedactLines;
+    use super::{RedactLines, to_vec_nested};
 
     /// The parallel writer gives exactly what serde's pretty printer gives, lists empty or not.
     #[test]
@@ -832,6 +946,32 @@ mod streaming_tests {
     }
 
     /// Redacting line by line, in writes of any size, gives what redacting the whole text does.
+    #[test]
+    fn nested_formatter_writes_what_the_pretty_printer_writes_at_that_depth() {
+        let values = [
+            serde_json::json!({"a": [], "b": {}, "c": [1, {"d": [[]], "e": "x"}], "f": null}),
+            serde_json::json!([[], [{}], "s"]),
+            serde_json::json!({}),
+            serde_json::json!("plain"),
+        ];
+        for value in values {
+            for depth in 0..4 {
+                // `value` nested `depth` levels deep, as the last element of lists.
+                let mut wrapped = value.clone();
+                for _ in 0..depth {
+                    wrapped = serde_json::json!([0, wrapped]);
+                }
+                let whole = serde_json::to_string_pretty(&wrapped).unwrap();
+                let nested = String::from_utf8(to_vec_nested(&value, depth).unwrap()).unwrap();
+                let closing: String = (0..depth)
+                    .rev()
+                    .map(|d| format!("\n{}]", "  ".repeat(d)))
+                    .collect();
+                assert!(whole.ends_with(&format!("{nested}{closing}")), "{depth}: {whole}");
+            }
+        }
+    }
+
     #[test]
     fn redacting_lines_equals_redacting_the_whole() {
         let text = concat!(
