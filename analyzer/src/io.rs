@@ -69,7 +69,9 @@ pub struct DiskSink<'a> {
     dirs: &'a OutputDirs,
     /// Directories known to exist, and whether this run created them (then they held nothing
     /// before, and their files need no comparison with an earlier run's).
-    created: Mutex<BTreeMap<PathBuf, bool>>,
+    /// Keyed by area and directory relative to it (plain strings: a sink gets ~160,000 files,
+    /// and comparing `Path`s component by component showed in profiles).
+    created: Mutex<BTreeMap<(Area, String), bool>>,
     /// The Terraform files written, by area.
     terraform: Mutex<BTreeSet<(Area, String)>>,
 }
@@ -104,7 +106,14 @@ impl<'a> DiskSink<'a> {
         );
         let path = self.dirs.dir(file.area).join(relative);
         let parent = path.parent().unwrap_or(Path::new("."));
-        let known = lock(&self.created).get(parent).copied();
+        let key = (
+            file.area,
+            file.path
+                .rsplit_once('/')
+                .map_or("", |(dir, _)| dir)
+                .to_owned(),
+        );
+        let known = lock(&self.created).get(&key).copied();
         let fresh = if let Some(fresh) = known {
             fresh
         } else {
@@ -113,9 +122,7 @@ impl<'a> DiskSink<'a> {
                 .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
             // Workers may race here: whichever answer lands first is safe (`false` only costs
             // a comparison).
-            *lock(&self.created)
-                .entry(parent.to_owned())
-                .or_insert(fresh)
+            *lock(&self.created).entry(key).or_insert(fresh)
         };
         if matches!(file.area, Area::Scps | Area::Rcps) {
             lock(&self.terraform).insert((file.area, file.path.clone()));
