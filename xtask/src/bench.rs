@@ -4,6 +4,8 @@
 //! as separate release-built processes under `/usr/bin/time`, the median of several runs of
 //! - the load floor: read + zstd-decode + deserialize the snapshot, nothing else
 //!   (`xtask load-floor FILE`);
+//! - for reference, the same load through the streaming reader `analyze` uses, which overlaps
+//!   decompression with the parse (`xtask load-floor --streaming FILE`);
 //! - the full `analyze` with every core and pinned to one core (`taskset`), writing everything
 //!   to a fresh temporary directory (on `/dev/shm` by default, see `--out-parent`);
 //!
@@ -92,6 +94,51 @@ fn target_dir() -> PathBuf {
     )
 }
 
+/// The medians of `runs` runs of the load floor, the streaming load, and `analyze` on every
+/// core and on one.
+fn samples(
+    xtask: &Path,
+    analyze: &Path,
+    snap: &str,
+    out_parent: &Path,
+    runs: usize,
+) -> anyhow::Result<[Sample; 4]> {
+    let mut floor = Vec::new();
+    let mut streaming = Vec::new();
+    let mut full = Vec::new();
+    let mut single = Vec::new();
+    for _ in 0..runs {
+        floor.push(measure(xtask, &["load-floor", snap])?);
+        streaming.push(measure(xtask, &["load-floor", "--streaming", snap])?);
+        // A fresh output directory per run: the first run into a directory writes every
+        // file (a re-run writes only what changed), and the first run is what we promise.
+        for (one_core, samples) in [(false, &mut full), (true, &mut single)] {
+            let out = tempfile::Builder::new()
+                .prefix("headroom-bench-")
+                .tempdir_in(out_parent)?;
+            let out_dir = out.path().to_str().context("non-UTF-8 path")?;
+            let analyze = analyze.to_str().context("non-UTF-8 path")?;
+            // One core, not one worker: `analyze` parses on a thread of its own beside its
+            // workers, so `--threads 1` alone would still use two cores.
+            let mut command = Vec::new();
+            if one_core {
+                command.extend(["taskset", "--cpu-list", "0"]);
+            }
+            command.extend([analyze, snap, "--out", out_dir]);
+            if one_core {
+                command.extend(["--threads", "1"]);
+            }
+            samples.push(measure(Path::new(command[0]), &command[1..])?);
+        }
+    }
+    Ok([
+        median(floor),
+        median(streaming),
+        median(full),
+        median(single),
+    ])
+}
+
 /// Runs the benchmark and prints the table.
 #[expect(
     clippy::print_stdout,
@@ -134,9 +181,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "| accounts | snapshot zst MiB | json MiB | load floor s | analyze s ({cores} cores) | analyze s (1 core) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
+        "| accounts | snapshot zst MiB | json MiB | load floor s | streaming load s | analyze s ({cores} cores) | analyze s (1 core) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
     );
-    let _ = writeln!(table, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        table,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     let mut last_ratio = None;
     for &size in &args.sizes {
         let snapshot = work.join(format!(
@@ -153,41 +203,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let snap = snapshot.to_str().context("non-UTF-8 path")?;
 
         eprintln_status(&format!("measuring {size} accounts"));
-        let mut floor = Vec::new();
-        let mut full = Vec::new();
-        let mut single = Vec::new();
-        for _ in 0..args.runs {
-            floor.push(measure(&xtask, &["load-floor", snap])?);
-            // A fresh output directory per run: the first run into a directory writes every
-            // file (a re-run writes only what changed), and the first run is what we promise.
-            for (one_core, samples) in [(false, &mut full), (true, &mut single)] {
-                let out = tempfile::Builder::new()
-                    .prefix("headroom-bench-")
-                    .tempdir_in(&out_parent)?;
-                let out_dir = out.path().to_str().context("non-UTF-8 path")?;
-                let analyze = analyze.to_str().context("non-UTF-8 path")?;
-                // One core, not one worker: `analyze` parses on a thread of its own beside its
-                // workers, so `--threads 1` alone would still use two cores.
-                let mut command = Vec::new();
-                if one_core {
-                    command.extend(["taskset", "--cpu-list", "0"]);
-                }
-                command.extend([analyze, snap, "--out", out_dir]);
-                if one_core {
-                    command.extend(["--threads", "1"]);
-                }
-                samples.push(measure(Path::new(command[0]), &command[1..])?);
-            }
-        }
-        let (floor, full, single) = (median(floor), median(full), median(single));
+        let [floor, streaming, full, single] =
+            samples(&xtask, &analyze, snap, &out_parent, args.runs)?;
         let ratio = full.seconds / floor.seconds.max(0.001);
         let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
         let _ = writeln!(
             table,
-            "| {size} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            "| {size} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
             mib(compressed),
             mib(json),
             floor.seconds,
+            streaming.seconds,
             full.seconds,
             single.seconds,
             ratio,
@@ -232,9 +258,22 @@ fn uncompressed_len(path: &Path) -> anyhow::Result<u64> {
 /// The load floor: read, decompress and deserialize the snapshot, nothing else. Freeing it is
 /// not part of that, so it is left for the process exit to reclaim (`analyze` frees each
 /// inventory on its workers once checked, and pays for that).
-pub fn load_floor(path: &Path) -> anyhow::Result<()> {
-    let snapshot = headroom_schemas::read_file(path)?;
-    std::hint::black_box(&snapshot);
-    std::mem::forget(snapshot);
+///
+/// `streaming` loads with `headroom_schemas::read_streaming`, as `analyze` does: a zstd
+/// snapshot is decompressed on a second thread while the parse runs. The parts are kept, like
+/// the floor's snapshot.
+pub fn load_floor(path: &Path, streaming: bool) -> anyhow::Result<()> {
+    if streaming {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mut parts = Vec::new();
+        headroom_schemas::read_streaming(&bytes, &mut |part| parts.push(part))?;
+        std::hint::black_box(&parts);
+        std::mem::forget(parts);
+    } else {
+        let snapshot = headroom_schemas::read_file(path)?;
+        std::hint::black_box(&snapshot);
+        std::mem::forget(snapshot);
+    }
     Ok(())
 }

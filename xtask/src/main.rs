@@ -31,6 +31,10 @@ enum Command {
     LoadFloor {
         /// The snapshot.
         file: PathBuf,
+        /// Load with the streaming reader `analyze` uses (decompression overlapped with the
+        /// parse) instead of `headroom_schemas::read`.
+        #[arg(long)]
+        streaming: bool,
     },
     /// Rewrite a snapshot in canonical form (sorted maps, two-space JSON, trailing newline).
     FmtSnapshot {
@@ -56,7 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
-        Command::LoadFloor { file } => bench::load_floor(&file),
+        Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
