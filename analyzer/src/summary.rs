@@ -963,11 +963,16 @@ mod streaming_tests {
                 }
                 let whole = serde_json::to_string_pretty(&wrapped).unwrap();
                 let nested = String::from_utf8(to_vec_nested(&value, depth).unwrap()).unwrap();
-                let closing: String = (0..depth)
-                    .rev()
-                    .map(|d| format!("\n{}]", "  ".repeat(d)))
-                    .collect();
-                assert!(whole.ends_with(&format!("{nested}{closing}")), "{depth}: {whole}");
+                let mut closing = String::new();
+                for d in (0..depth).rev() {
+                    closing.push('\n');
+                    closing.push_str(&"  ".repeat(d));
+                    closing.push(']');
+                }
+                assert!(
+                    whole.ends_with(&format!("{nested}{closing}")),
+                    "{depth}: {whole}"
+                );
             }
         }
     }
