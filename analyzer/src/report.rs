@@ -15,6 +15,8 @@ use serde::Serialize;
 
 use crate::Settings;
 
+pub mod pretty;
+
 /// The text that replaces a redacted account ID.
 pub const REDACTED: &str = "REDACTED";
 
@@ -24,7 +26,7 @@ pub fn to_bytes<T: Serialize>(
     exclude_account_ids: bool,
     members: &BTreeMap<AccountId, Account>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(report)?;
+    let mut text = pretty::to_string(report)?;
     if exclude_account_ids {
         text = redact(&text, &|id| members.contains_key(id));
     }

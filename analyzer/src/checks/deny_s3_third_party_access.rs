@@ -79,16 +79,13 @@ impl Check for DenyS3ThirdPartyAccess {
             .map(|s3| s3.buckets.iter().collect())
             .unwrap_or_default();
         buckets.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut assessor = rcp::IamAssessor::new(&ACTIONS, account.org);
         let items = buckets
             .into_iter()
             .map(|bucket| {
                 let arn = format!("arn:{}:s3:::{}", account.partition, bucket.name);
-                let (outcome, access, third_parties) = rcp::assess_iam(
-                    bucket.policy.as_deref(),
-                    &ACTIONS,
-                    &account.org,
-                    Some(&bucket.tags),
-                );
+                let (outcome, access, third_parties) =
+                    assessor.assess(bucket.policy.as_deref(), Some(&bucket.tags));
                 Item {
                     outcome,
                     record: Record::new(bucket.name.clone(), arn.clone(), access),

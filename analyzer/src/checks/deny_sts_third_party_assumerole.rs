@@ -83,13 +83,12 @@ impl Check for DenyStsThirdPartyAssumerole {
             .map(|iam| iam.roles.iter().collect())
             .unwrap_or_default();
         roles.sort_by(|a, b| a.arn.cmp(&b.arn));
+        let mut assessor = rcp::IamAssessor::new(&ACTIONS, account.org);
         let items = roles
             .into_iter()
             .map(|role| {
-                let (outcome, access, third_parties) = rcp::assess_iam(
+                let (outcome, access, third_parties) = assessor.assess(
                     role.assume_role_policy_document.as_deref(),
-                    &ACTIONS,
-                    &account.org,
                     Some(&role.tags),
                 );
                 Item {

@@ -555,7 +555,16 @@ fn run_account<C: Check>(
     })?;
     let file = OutputFile::new(
         Area::Results,
-        format!("{}/{}/{}.json", meta.kind.dir(), meta.id, account.file_stem),
+        // `concat`, not `format!`: this runs for every account and check.
+        [
+            meta.kind.dir(),
+            "/",
+            meta.id,
+            "/",
+            &account.file_stem,
+            ".json",
+        ]
+        .concat(),
     );
     let status = if account.is_skipped {
         AccountStatus::Excluded {

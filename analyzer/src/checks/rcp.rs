@@ -122,17 +122,43 @@ pub fn assess(
     (outcome, access, reach.third_parties)
 }
 
-/// Classifies one resource with an IAM resource policy.
-pub fn assess_iam(
-    policy: Option<&str>,
-    scope: &[&str],
-    org: &OrgView<'_>,
-    tags: Option<&Tags>,
-) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
-    let analysis = policy.map(|text| {
-        policy_document::parse(text).map(|doc| policy_document::reach(&doc, scope, org))
-    });
-    assess(analysis, tags)
+/// Classifies the resources of one check in one account by their IAM resource policies,
+/// analysing each distinct policy text once: resources often carry the same policy word for
+/// word (service trust policies, default key policies), and parsing is the dear part.
+#[derive(Debug)]
+pub struct IamAssessor<'t, 'o> {
+    scope: &'o [&'o str],
+    org: OrgView<'o>,
+    analyses: BTreeMap<&'t str, Result<Reach, ParseError>>,
+}
+
+impl<'t, 'o> IamAssessor<'t, 'o> {
+    /// An assessor for the actions in `scope` (those the check's RCP denies).
+    pub fn new(scope: &'o [&'o str], org: OrgView<'o>) -> Self {
+        Self {
+            scope,
+            org,
+            analyses: BTreeMap::new(),
+        }
+    }
+
+    /// Classifies one resource with an IAM resource policy (`None` without a policy).
+    pub fn assess(
+        &mut self,
+        policy: Option<&'t str>,
+        tags: Option<&Tags>,
+    ) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
+        let analysis = policy.map(|text| {
+            self.analyses
+                .entry(text)
+                .or_insert_with(|| {
+                    policy_document::parse(text)
+                        .map(|doc| policy_document::reach(&doc, self.scope, &self.org))
+                })
+                .clone()
+        });
+        assess(analysis, tags)
+    }
 }
 
 /// One resource of a regional RCP check: its region, ARN, resource policy and tags.
@@ -148,8 +174,8 @@ pub struct RegionalResource<'a> {
     pub tags: &'a Tags,
 }
 
-/// Assesses the resources of a regional RCP check in (region, ARN) order: each policy is
-/// parsed and its reach derived once, and `record` turns a resource and its access into the
+/// Assesses the resources of a regional RCP check in (region, ARN) order: each distinct policy
+/// text is parsed and its reach derived once, and `record` turns a resource and its access into the
 /// report record.
 pub fn assess_regional<'a, T: 'a, R: Clone>(
     resources: impl IntoIterator<Item = (&'a str, &'a T)>,
@@ -163,11 +189,11 @@ pub fn assess_regional<'a, T: 'a, R: Clone>(
         .map(|(region, resource)| (view(region, resource), resource))
         .collect();
     resources.sort_by(|a, b| (a.0.region, a.0.arn).cmp(&(b.0.region, b.0.arn)));
+    let mut assessor = IamAssessor::new(scope, *org);
     let items = resources
         .into_iter()
         .map(|(view, resource)| {
-            let (outcome, access, third_parties) =
-                assess_iam(view.policy, scope, org, Some(view.tags));
+            let (outcome, access, third_parties) = assessor.assess(view.policy, Some(view.tags));
             Item {
                 outcome,
                 resource: view.arn.to_owned(),
