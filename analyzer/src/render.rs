@@ -224,7 +224,10 @@ fn is_invisible(c: char) -> bool {
 
 /// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
 fn has_invisible(s: &str) -> bool {
-    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(is_invisible)
+    // Counted without stopping early, so that the compiler checks many bytes at a time: the
+    // texts are nearly always printable ASCII, read to the end either way.
+    let printable = s.bytes().filter(|b| (0x20..0x7f).contains(b)).count();
+    printable != s.len() && s.chars().any(is_invisible)
 }
 
 fn push_unicode_escape(c: char, out: &mut String) {
@@ -241,15 +244,24 @@ fn push_unicode_escape(c: char, out: &mut String) {
 pub fn hcl_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
+    // Runs of printable ASCII other than `"`, `\`, `$` and `%` need no escape and are copied
+    // whole; only the characters between them are looked at one by one.
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'$' | b'%');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
+            '$' | '%' if rest.starts_with('{') => {
                 out.push(c);
                 out.push(c);
             }
@@ -312,8 +324,8 @@ fn hcl_key(key: &str) -> String {
 
 fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// An allowlist embedded verbatim in a statement, replaced by a reference to its local.
@@ -856,6 +868,8 @@ mod tests {
         assert_eq!(hcl_string("l1\nl2\r\t"), "\"l1\\nl2\\r\\t\"");
         assert_eq!(hcl_string("\u{202e}rtl\u{1}"), "\"\\u202Ertl\\u0001\"");
         assert_eq!(hcl_string("é 財務"), "\"é 財務\"");
+        assert_eq!(hcl_string("%{é$"), "\"%%{é$\"");
+        assert_eq!(hcl_string("é\u{2028}"), "\"é\\u2028\"");
     }
 
     #[test]
