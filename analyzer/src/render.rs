@@ -225,10 +225,12 @@ fn is_invisible(c: char) -> bool {
 
 /// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
 fn has_invisible(s: &str) -> bool {
-    // Counted without stopping early, so that the compiler checks many bytes at a time: the
+    // Folded without stopping early, so that the compiler checks many bytes at a time: the
     // texts are nearly always printable ASCII, read to the end either way.
-    let printable = s.bytes().filter(|b| (0x20..0x7f).contains(b)).count();
-    printable != s.len() && s.chars().any(is_invisible)
+    let printable = s
+        .bytes()
+        .fold(true, |all, b| all & (0x20..0x7f).contains(&b));
+    !printable && s.chars().any(is_invisible)
 }
 
 fn push_unicode_escape(c: char, out: &mut String) {
