@@ -1188,11 +1188,24 @@ fn obstacle(slot: Option<&Slot>, new_sizes: &[usize], room: Room) -> Option<Pass
 /// How many new policies a target needs with statements of `new_sizes` added to those of the
 /// checks placed there before.
 fn policies_needed(slot: Option<&Slot>, new_sizes: &[usize], limit: usize) -> usize {
-    let mut sizes: Vec<usize> = slot
-        .map(|s| s.sizes.iter().flat_map(|c| c.iter().copied()).collect())
-        .unwrap_or_default();
-    sizes.extend_from_slice(new_sizes);
-    policies::pack_sizes(&sizes, limit).len()
+    let placed = slot.map_or(&[][..], |s| s.sizes.as_slice());
+    let sizes = || {
+        placed
+            .iter()
+            .flat_map(|c| c.iter())
+            .chain(new_sizes)
+            .copied()
+    };
+    let (count, total) = sizes().fold((0, 0), |(count, total), size| (count + 1, total + size));
+    // When one document holds every statement, first-fit-decreasing fills the first document
+    // and opens no other: packing is only needed beyond that (the usual case).
+    if count == 0 {
+        0
+    } else if policies::empty_document_size() + total + (count - 1) <= limit {
+        1
+    } else {
+        policies::pack_sizes(&sizes().collect::<Vec<_>>(), limit).len()
+    }
 }
 
 /// The check-level summary once every recommendation is known.

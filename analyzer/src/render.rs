@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use minijinja::{Environment, UndefinedBehavior};
 use rayon::prelude::*;
@@ -224,7 +225,12 @@ fn is_invisible(c: char) -> bool {
 
 /// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
 fn has_invisible(s: &str) -> bool {
-    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(is_invisible)
+    // Folded without stopping early, so that the compiler checks many bytes at a time: the
+    // texts are nearly always printable ASCII, read to the end either way.
+    let printable = s
+        .bytes()
+        .fold(true, |all, b| all & (0x20..0x7f).contains(&b));
+    !printable && s.chars().any(is_invisible)
 }
 
 fn push_unicode_escape(c: char, out: &mut String) {
@@ -241,15 +247,24 @@ fn push_unicode_escape(c: char, out: &mut String) {
 pub fn hcl_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
+    // Runs of printable ASCII other than `"`, `\`, `$` and `%` need no escape and are copied
+    // whole; only the characters between them are looked at one by one.
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'$' | b'%');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
+            '$' | '%' if rest.starts_with('{') => {
                 out.push(c);
                 out.push(c);
             }
@@ -312,8 +327,8 @@ fn hcl_key(key: &str) -> String {
 
 fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// An allowlist embedded verbatim in a statement, replaced by a reference to its local.
@@ -403,41 +418,73 @@ fn hcl_map(
 
 /// Stands for an allowlist reference in a cached statement. It cannot occur in rendered HCL
 /// otherwise: strings and keys escape every control character.
-const REFERENCE_HOLE: &str = "\0";
+const REFERENCE_HOLE: char = '\0';
 
-/// Statements rendered once per distinct (statement, allowlist), with a hole for the
-/// target-specific allowlist reference. Placement shares one statement list between all the
-/// targets of a check with the same allowlist, so most targets hit.
+/// Statements rendered once per distinct text, with a hole for the target-specific allowlist
+/// reference. Placement shares one statement list between all the targets of a check with the
+/// same allowlist, and statements built for different allowlists usually differ only where the
+/// allowlist sits, which becomes the hole: so most targets hit.
 #[derive(Default)]
-struct StatementCache {
-    /// By address of the statement, then by its check's allowlist: the text with holes, and
-    /// whether it references the allowlist.
-    entries: BTreeMap<usize, Vec<CachedStatement>>,
+struct StatementCache<'a> {
+    /// By address of the statement, then by its check's allowlist: an index into `known`.
+    by_address: BTreeMap<usize, Vec<(&'a [String], usize)>>,
+    /// By [`shape_hash`]: indexes into `known`, confirmed with [`same_shape`].
+    by_shape: BTreeMap<u64, Vec<usize>>,
+    known: Vec<CachedStatement<'a>>,
 }
 
-struct CachedStatement {
-    allowlist: Vec<String>,
+struct CachedStatement<'a> {
+    statement: &'a Statement,
+    allowlist: &'a [String],
+    /// The text with holes, and whether it references the allowlist.
     text: String,
     references: bool,
 }
 
-impl StatementCache {
-    /// The HCL of `statement` at document level, with `reference` for its allowlist.
-    fn render(
+impl<'a> StatementCache<'a> {
+    /// Appends the HCL of `statement` at document level to `out`, with `reference` for its
+    /// allowlist.
+    fn render_into(
         &mut self,
-        statement: &Statement,
-        allowlist: &[String],
+        statement: &'a Statement,
+        allowlist: &'a [String],
         reference: &str,
         used: &mut bool,
-    ) -> String {
-        let address = std::ptr::from_ref(statement) as usize;
-        let known = self.entries.entry(address).or_default();
-        let index = if let Some(index) = known.iter().position(|c| c.allowlist == allowlist) {
-            index
+        out: &mut String,
+    ) {
+        let index = self.index(statement, allowlist);
+        let cached = &self.known[index];
+        if cached.references {
+            *used = true;
+            let mut pieces = cached.text.split(REFERENCE_HOLE);
+            out.push_str(pieces.next().unwrap_or_default());
+            for piece in pieces {
+                out.push_str(reference);
+                out.push_str(piece);
+            }
         } else {
+            out.push_str(&cached.text);
+        }
+    }
+
+    /// The entry rendering `statement` with `allowlist`, rendered now if none does yet.
+    fn index(&mut self, statement: &'a Statement, allowlist: &'a [String]) -> usize {
+        let address = std::ptr::from_ref(statement) as usize;
+        let same_address = self.by_address.entry(address).or_default();
+        if let Some(&(_, index)) = same_address.iter().find(|(a, _)| *a == allowlist) {
+            return index;
+        }
+        let shape = shape_hash(statement, allowlist);
+        let same_hash = self.by_shape.entry(shape).or_default();
+        let found = same_hash.iter().copied().find(|&i| {
+            let known = &self.known[i];
+            same_shape_map(statement, allowlist, known.statement, known.allowlist)
+        });
+        let index = found.unwrap_or_else(|| {
+            let hole = REFERENCE_HOLE.to_string();
             let subst = Substitution {
                 items: allowlist,
-                reference: REFERENCE_HOLE,
+                reference: &hole,
             };
             let mut references = false;
             let text = hcl_map(
@@ -446,21 +493,107 @@ impl StatementCache {
                 Some(&subst),
                 &mut references,
             );
-            known.push(CachedStatement {
-                allowlist: allowlist.to_vec(),
+            self.known.push(CachedStatement {
+                statement,
+                allowlist,
                 text,
                 references,
             });
-            known.len() - 1
-        };
-        let cached = &known[index];
-        if cached.references {
-            *used = true;
-            cached.text.replace(REFERENCE_HOLE, reference)
-        } else {
-            cached.text.clone()
+            same_hash.push(self.known.len() - 1);
+            self.known.len() - 1
+        });
+        same_address.push((allowlist, index));
+        index
+    }
+}
+
+/// Whether [`hcl_value`] substitutes the allowlist reference for a string.
+fn substitutes_string(s: &str, allowlist: &[String]) -> bool {
+    matches!(allowlist, [only] if only == s)
+}
+
+/// Whether `a` rendered with allowlist `la` and `b` rendered with `lb` give the same text
+/// with holes: the same JSON except where both are replaced by the reference, in the same
+/// form. Mirrors the substitutions of [`hcl_value`]; equal numbers of different spelling
+/// count as different (a cache miss, never a wrong hit).
+fn same_shape(a: &Value, la: &[String], b: &Value, lb: &[String]) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            match (substitutes_string(x, la), substitutes_string(y, lb)) {
+                (true, true) => true,
+                (false, false) => x == y,
+                _ => false,
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            match (matches_allowlist(x, la), matches_allowlist(y, lb)) {
+                // A one-entry allowlist keeps the list shape around its reference.
+                (true, true) => (la.len() == 1) == (lb.len() == 1),
+                (false, false) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_shape(x, la, y, lb))
+                }
+                _ => false,
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => same_shape_map(x, la, y, lb),
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Number(x), Value::Number(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// [`same_shape`] of two objects.
+fn same_shape_map(
+    a: &serde_json::Map<String, Value>,
+    la: &[String],
+    b: &serde_json::Map<String, Value>,
+    lb: &[String],
+) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(k, x)| b.get(k).is_some_and(|y| same_shape(x, la, y, lb)))
+}
+
+/// A hash of what [`same_shape`] compares: equal for statements it calls the same.
+fn shape_hash(statement: &Statement, allowlist: &[String]) -> u64 {
+    fn feed(value: &Value, allowlist: &[String], h: &mut impl Hasher) {
+        match value {
+            Value::String(s) if substitutes_string(s, allowlist) => h.write_u8(0),
+            Value::Array(items) if matches_allowlist(items, allowlist) => {
+                h.write_u8(1);
+                (allowlist.len() == 1).hash(h);
+            }
+            Value::Object(map) => feed_map(map, allowlist, h),
+            // Only the variant: collisions are settled by `same_shape`.
+            Value::Array(items) => {
+                h.write_u8(2);
+                for item in items {
+                    feed(item, allowlist, h);
+                }
+            }
+            Value::String(s) => {
+                h.write_u8(3);
+                s.hash(h);
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => h.write_u8(4),
         }
     }
+    fn feed_map(map: &serde_json::Map<String, Value>, allowlist: &[String], h: &mut impl Hasher) {
+        // Order-independent, whatever the map's iteration order: XOR of the entries' hashes.
+        let mut entries = 0u64;
+        for (key, value) in map {
+            let mut entry = DefaultHasher::new();
+            key.hash(&mut entry);
+            feed(value, allowlist, &mut entry);
+            entries ^= entry.finish();
+        }
+        h.write_u8(5);
+        h.write_u64(entries);
+    }
+    let mut h = DefaultHasher::new();
+    feed_map(statement, allowlist, &mut h);
+    h.finish()
 }
 
 /// The indentation of a policy document inside `jsonencode(...)`.
@@ -501,12 +634,12 @@ fn hcl_object(entries: &[(String, String)], indent: usize) -> String {
 
 /// The HCL object of one policy document, for `jsonencode(...)` at resource-attribute level,
 /// and whether each check's allowlist local was referenced.
-fn document_hcl(
-    target: &TargetPlan,
-    statements: &[(usize, &Statement)],
+fn document_hcl<'a>(
+    target: &'a TargetPlan,
+    statements: &[(usize, &'a Statement)],
     references: &[String],
     used: &mut [bool],
-    cache: &mut StatementCache,
+    cache: &mut StatementCache<'a>,
 ) -> String {
     let indent = DOCUMENT_INDENT;
     let pad = " ".repeat(indent + 4);
@@ -517,14 +650,17 @@ fn document_hcl(
             .get(*check)
             .map_or(&[][..], |c| c.allowlist.as_slice());
         let mut hit = false;
-        let text = match references.get(*check) {
-            Some(reference) => cache.render(statement, allowlist, reference, &mut hit),
-            None => hcl_map(statement, indent + 4, None, &mut hit),
-        };
+        list.push_str(&pad);
+        match references.get(*check) {
+            Some(reference) => {
+                cache.render_into(statement, allowlist, reference, &mut hit, &mut list);
+            }
+            None => list.push_str(&hcl_map(statement, indent + 4, None, &mut hit)),
+        }
+        list.push_str(",\n");
         if hit && let Some(flag) = used.get_mut(*check) {
             *flag = true;
         }
-        let _ = writeln!(list, "{pad}{text},");
     }
     list.push_str(&" ".repeat(indent + 2));
     list.push(']');
@@ -749,13 +885,13 @@ fn allowlist_contexts(target: &TargetPlan, used: &[bool]) -> Vec<AllowlistContex
         .collect()
 }
 
-fn render_target(
+fn render_target<'a>(
     env: &Environment<'_>,
-    target: &TargetPlan,
+    target: &'a TargetPlan,
     names: &TargetNames,
     reasons: &[(&str, &str)],
     facts: SnapshotFacts<'_>,
-    cache: &mut StatementCache,
+    cache: &mut StatementCache<'a>,
 ) -> Result<String, RenderError> {
     let kind = kind_name(target.kind);
     let allowlists_local = format!("{}_allowlists", names.stem);
@@ -856,6 +992,8 @@ mod tests {
         assert_eq!(hcl_string("l1\nl2\r\t"), "\"l1\\nl2\\r\\t\"");
         assert_eq!(hcl_string("\u{202e}rtl\u{1}"), "\"\\u202Ertl\\u0001\"");
         assert_eq!(hcl_string("é 財務"), "\"é 財務\"");
+        assert_eq!(hcl_string("%{é$"), "\"%%{é$\"");
+        assert_eq!(hcl_string("é\u{2028}"), "\"é\\u2028\"");
     }
 
     #[test]
