@@ -26,12 +26,29 @@ pub fn to_bytes<T: Serialize>(
     exclude_account_ids: bool,
     members: &BTreeMap<AccountId, Account>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut text = pretty::to_string(report)?;
-    if exclude_account_ids {
-        text = redact(&text, &|id| members.contains_key(id));
+    thread_local! {
+        /// Where reports are written before they are copied out at their exact size: a
+        /// string grown by doubling would be copied several times and would keep up to twice
+        /// its length until it is written (reports wait in memory until the snapshot is known
+        /// valid).
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    text.push('\n');
-    Ok(text.into_bytes())
+    SCRATCH.with(|scratch| {
+        let mut text = scratch.borrow_mut();
+        text.clear();
+        pretty::append(report, &mut text)?;
+        let redacted;
+        let text = if exclude_account_ids {
+            redacted = redact(&text, &|id| members.contains_key(id));
+            redacted.as_str()
+        } else {
+            text.as_str()
+        };
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(b'\n');
+        Ok(bytes)
+    })
 }
 
 /// Replaces, inside the JSON string literals of `json`, every 12-digit run that is an

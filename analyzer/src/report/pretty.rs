@@ -17,11 +17,13 @@ type Result<T = ()> = std::result::Result<T, Error>;
 /// newline).
 pub fn to_string<T: ?Sized + Serialize>(value: &T) -> Result<String> {
     let mut out = String::with_capacity(128);
-    value.serialize(&mut Writer {
-        out: &mut out,
-        depth: 0,
-    })?;
+    append(value, &mut out)?;
     Ok(out)
+}
+
+/// Appends `value` to `out` as [`to_string`] writes it.
+pub fn append<T: ?Sized + Serialize>(value: &T, out: &mut String) -> Result {
+    value.serialize(&mut Writer { out, depth: 0 })
 }
 
 /// The line breaks and indentation the writer needs: `",\n"` and the spaces of the deepest
