@@ -130,9 +130,14 @@ fn streaming_analysis_equals_the_pure_one() {
         let mut settings = demo_settings();
         settings.exclude_account_ids = exclude;
         let expected = run(&snapshot, &settings, 1);
+        // Compressed, as `collect` writes it: decompression then overlaps the parse.
+        let compressed_last = zstd::encode_all(canonical.as_slice(), 3).unwrap();
+        let compressed_first = zstd::encode_all(accounts_first.as_bytes(), 3).unwrap();
         for (what, bytes) in [
             ("accounts last", canonical.as_slice()),
             ("accounts first", accounts_first.as_bytes()),
+            ("accounts last, zstd", compressed_last.as_slice()),
+            ("accounts first, zstd", compressed_first.as_slice()),
         ] {
             for threads in [1, 2, 4] {
                 let got = stream(bytes, &settings, threads).unwrap();
@@ -163,6 +168,16 @@ fn a_late_error_puts_nothing() {
             .to_string()
     );
     assert!(error.contains("nickname"), "{error}");
+    assert!(sink.into_files().is_empty());
+    // The same through the pipelined reader of a zstd snapshot.
+    let compressed = zstd::encode_all(late.as_bytes(), 3).unwrap();
+    let sink = headroom_analyzer::Collect::default();
+    let compressed_error = in_pool(2, || {
+        headroom_analyzer::analyze_bytes_into(&compressed, &settings, &sink)
+    })
+    .unwrap_err()
+    .to_string();
+    assert_eq!(compressed_error, error);
     assert!(sink.into_files().is_empty());
 
     let mut contradicting = demo_settings();
