@@ -15,6 +15,7 @@
 
 pub mod checks;
 pub mod cli;
+mod escape;
 pub mod exit;
 mod io;
 pub mod model;

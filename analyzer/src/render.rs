@@ -250,28 +250,19 @@ pub fn hcl_string(s: &str) -> String {
     // Runs of printable ASCII other than `"`, `\`, `$` and `%` need no escape and are copied
     // whole; only the characters between them are looked at one by one.
     let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'$' | b'%');
-    let mut rest = s;
-    while !rest.is_empty() {
-        let run = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
-        out.push_str(&rest[..run]);
-        rest = &rest[run..];
-        let mut chars = rest.chars();
-        let Some(c) = chars.next() else { break };
-        rest = chars.as_str();
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if rest.starts_with('{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if is_invisible(c) => push_unicode_escape(c, &mut out),
-            c => out.push(c),
+    crate::escape::escape_runs(s, &mut out, plain, |c, rest, out| match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '$' | '%' if rest.starts_with('{') => {
+            out.push(c);
+            out.push(c);
         }
-    }
+        c if is_invisible(c) => push_unicode_escape(c, out),
+        c => out.push(c),
+    });
     out.push('"');
     out
 }
