@@ -71,7 +71,7 @@ pub struct DiskSink<'a> {
     /// before, and their files need no comparison with an earlier run's).
     /// Keyed by area and directory relative to it (plain strings: a sink gets ~160,000 files,
     /// and comparing `Path`s component by component showed in profiles).
-    created: Mutex<BTreeMap<(Area, String), bool>>,
+    created: Mutex<BTreeMap<Area, BTreeMap<String, bool>>>,
     /// The Terraform files written, by area.
     terraform: Mutex<BTreeSet<(Area, String)>>,
 }
@@ -106,14 +106,11 @@ impl<'a> DiskSink<'a> {
         );
         let path = self.dirs.dir(file.area).join(relative);
         let parent = path.parent().unwrap_or(Path::new("."));
-        let key = (
-            file.area,
-            file.path
-                .rsplit_once('/')
-                .map_or("", |(dir, _)| dir)
-                .to_owned(),
-        );
-        let known = lock(&self.created).get(&key).copied();
+        let dir = file.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let known = lock(&self.created)
+            .get(&file.area)
+            .and_then(|dirs| dirs.get(dir))
+            .copied();
         let fresh = if let Some(fresh) = known {
             fresh
         } else {
@@ -122,7 +119,11 @@ impl<'a> DiskSink<'a> {
                 .with_context(|| format!("cannot create directory `{}`", parent.display()))?;
             // Workers may race here: whichever answer lands first is safe (`false` only costs
             // a comparison).
-            *lock(&self.created).entry(key).or_insert(fresh)
+            *lock(&self.created)
+                .entry(file.area)
+                .or_default()
+                .entry(dir.to_owned())
+                .or_insert(fresh)
         };
         if matches!(file.area, Area::Scps | Area::Rcps) {
             lock(&self.terraform).insert((file.area, file.path.clone()));

@@ -13,15 +13,8 @@ use serde::ser::{self, Serialize};
 type Error = serde_json::Error;
 type Result<T = ()> = std::result::Result<T, Error>;
 
-/// `value` as `serde_json::to_string_pretty` writes it (two-space indentation, no trailing
-/// newline).
-pub fn to_string<T: ?Sized + Serialize>(value: &T) -> Result<String> {
-    let mut out = String::with_capacity(128);
-    append(value, &mut out)?;
-    Ok(out)
-}
-
-/// Appends `value` to `out` as [`to_string`] writes it.
+/// Appends `value` to `out` as `serde_json::to_string_pretty` writes it (two-space
+/// indentation, no trailing newline).
 pub fn append<T: ?Sized + Serialize>(value: &T, out: &mut String) -> Result {
     value.serialize(&mut Writer { out, depth: 0 })
 }
@@ -650,7 +643,9 @@ mod tests {
     use serde_json::Value;
 
     fn ours<T: ?Sized + Serialize>(value: &T) -> String {
-        super::to_string(value).unwrap()
+        let mut out = String::new();
+        super::append(value, &mut out).unwrap();
+        out
     }
 
     fn same<T: ?Sized + Serialize>(value: &T) {
@@ -782,7 +777,7 @@ mod tests {
     #[test]
     fn rejects_what_serde_json_rejects() {
         let keys = BTreeMap::from([(vec![1_u8], 1_u8)]);
-        assert!(super::to_string(&keys).is_err());
+        assert!(super::append(&keys, &mut String::new()).is_err());
         assert!(serde_json::to_string_pretty(&keys).is_err());
     }
 
