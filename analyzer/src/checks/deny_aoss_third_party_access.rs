@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, Aggregate, RcpOptions, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 use crate::policy_document::aoss;
@@ -26,7 +26,8 @@ declare_check! {
     /// `wildcard_principal`); granting SAML or IAM Identity Center users or groups
     /// (`saml/...`, `iamidentitycenter/...`), which have no account the RCP could allowlist
     /// (reason `non_account_principal`); or that cannot be parsed (reason
-    /// `unparseable_policy`).
+    /// `unparseable_policy`). IAM principals of another partition are listed in
+    /// `other_partition_principals`: they cannot reach the collection.
     ///
     /// ## Exemptions
     /// None.
@@ -97,20 +98,16 @@ impl Check for DenyAossThirdPartyAccess {
                     },
                 );
                 let analysis = parsed.map(|p| aoss::reach(&p, &account.org));
-                let (outcome, access, third_parties) = rcp::assess(Some(analysis), None);
                 let name = format!("{region}/{}", policy.name);
-                Item {
-                    outcome,
-                    record: Record::new(
+                rcp::assess(Some(analysis), None).item(name, |access| {
+                    Record::new(
                         policy.name.clone(),
                         region.to_owned(),
                         resources,
                         actions,
                         access,
-                    ),
-                    resource: name,
-                    third_parties,
-                }
+                    )
+                })
             })
             .collect();
         let agg = Aggregate::new(items);

@@ -20,12 +20,15 @@ declare_check! {
     /// `dp:exclude:identity=true`.
     ///
     /// ## Violations
-    /// A repository whose policy lets anyone in: principal `*` not narrowed to the organization
-    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`) or to named accounts
-    /// (`aws:PrincipalAccount`, `aws:SourceAccount`, `kms:CallerAccount`, `aws:PrincipalArn`,
-    /// `aws:SourceArn`), or `NotPrincipal` with `Allow` (reason `wildcard_principal`);
-    /// a `Federated` or `CanonicalUser` principal (reason `non_account_principal`: the RCP cannot allowlist it by
-    /// account); a policy that cannot be parsed (reason `unparseable_policy`).
+    /// A repository whose policy lets anyone in: principal `*`, or `NotPrincipal` with `Allow`, not
+    /// narrowed by the statement's conditions to the organization, to named accounts or to AWS
+    /// services (reason `wildcard_principal`); a principal without an account the RCP could
+    /// allowlist, a `CanonicalUser` or a CloudFront origin access identity (reason
+    /// `non_account_principal`); a policy that cannot be parsed (reason `unparseable_policy`).
+    /// How principals and conditions are read is described under "How the RCP checks read
+    /// resource policies" in CHECKS.md. `Federated` principals and principals of another
+    /// partition are listed (`federated_principals`, `other_partition_principals`) but are not
+    /// violations: the first can only federate, the second cannot reach the repository.
     ///
     /// ## Exemptions
     /// Such a repository, or a repository third parties can reach, tagged `dp:exclude:identity` = `true`.

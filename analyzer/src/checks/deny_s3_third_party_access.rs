@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, Aggregate, RcpOptions, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -20,12 +20,15 @@ declare_check! {
     /// `dp:exclude:identity=true`.
     ///
     /// ## Violations
-    /// A bucket whose policy lets anyone in: principal `*` not narrowed to the organization
-    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`) or to named accounts
-    /// (`aws:PrincipalAccount`, `aws:SourceAccount`, `kms:CallerAccount`, `aws:PrincipalArn`,
-    /// `aws:SourceArn`), or `NotPrincipal` with `Allow` (reason `wildcard_principal`);
-    /// a `Federated` or `CanonicalUser` principal (reason `non_account_principal`: the RCP cannot allowlist it by
-    /// account); a policy that cannot be parsed (reason `unparseable_policy`).
+    /// A bucket whose policy lets anyone in: principal `*`, or `NotPrincipal` with `Allow`, not
+    /// narrowed by the statement's conditions to the organization, to named accounts or to AWS
+    /// services (reason `wildcard_principal`); a principal without an account the RCP could
+    /// allowlist, a `CanonicalUser` or a CloudFront origin access identity (reason
+    /// `non_account_principal`); a policy that cannot be parsed (reason `unparseable_policy`).
+    /// How principals and conditions are read is described under "How the RCP checks read
+    /// resource policies" in CHECKS.md. `Federated` principals and principals of another
+    /// partition are listed (`federated_principals`, `other_partition_principals`) but are not
+    /// violations: the first can only federate, the second cannot reach the bucket.
     ///
     /// ## Exemptions
     /// Such a bucket, or a bucket third parties can reach, tagged `dp:exclude:identity` = `true`.
@@ -84,14 +87,11 @@ impl Check for DenyS3ThirdPartyAccess {
             .into_iter()
             .map(|bucket| {
                 let arn = format!("arn:{}:s3:::{}", account.partition, bucket.name);
-                let (outcome, access, third_parties) =
-                    assessor.assess(bucket.policy.as_deref(), Some(&bucket.tags));
-                Item {
-                    outcome,
-                    record: Record::new(bucket.name.clone(), arn.clone(), access),
-                    resource: arn,
-                    third_parties,
-                }
+                assessor
+                    .assess(bucket.policy.as_deref(), Some(&bucket.tags))
+                    .item(arn.clone(), |access| {
+                        Record::new(bucket.name.clone(), arn, access)
+                    })
             })
             .collect();
         let agg = Aggregate::new(items);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::rcp::{self, Aggregate, Item, RcpOptions, rcp_report};
+use super::rcp::{self, Aggregate, RcpOptions, rcp_report};
 use super::{AccountScope, Check, CheckMeta, Evaluation, PolicyContext, declare_check};
 use crate::model::Statement;
 
@@ -26,10 +26,19 @@ declare_check! {
     /// ## Violations
     /// A role whose trust policy lets anyone assume it through `sts:AssumeRole` (statement
     /// actions are matched with IAM wildcards, so `sts:*`, `sts:Assume*` and `*` count):
-    /// principal `*` not narrowed to the organization or to named accounts, or `NotPrincipal`
-    /// with `Allow` (reason `wildcard_principal`); a Federated principal granted
-    /// `sts:AssumeRole` (reason `non_account_principal`); a trust policy that cannot be parsed
-    /// (reason `unparseable_policy`).
+    /// principal `*`, or `NotPrincipal` with `Allow`, not narrowed by the statement's
+    /// conditions to the organization, to named accounts or to AWS services (reason
+    /// `wildcard_principal`); a principal without an account, a `CanonicalUser` or a
+    /// CloudFront origin access identity (IAM refuses them in trust policies, but the model
+    /// reads every document the same way; reason `non_account_principal`); a trust policy that
+    /// cannot be parsed (reason `unparseable_policy`). How principals and conditions are read is described under "How
+    /// the RCP checks read resource policies" in CHECKS.md.
+    ///
+    /// `Federated` principals (SAML and OIDC providers) are listed in `federated_principals`,
+    /// for information: whatever actions the statement names, a federated identity can only
+    /// call `sts:AssumeRoleWithSAML` or `sts:AssumeRoleWithWebIdentity`, which this RCP does not
+    /// deny, so they are neither violations nor third parties. Principals of another partition
+    /// are listed in `other_partition_principals`: they cannot assume the role.
     ///
     /// ## Exemptions
     /// Such a role, or a role third parties can assume, tagged `dp:exclude:identity` = `true`.
@@ -87,16 +96,14 @@ impl Check for DenyStsThirdPartyAssumerole {
         let items = roles
             .into_iter()
             .map(|role| {
-                let (outcome, access, third_parties) = assessor.assess(
-                    role.assume_role_policy_document.as_deref(),
-                    Some(&role.tags),
-                );
-                Item {
-                    outcome,
-                    record: Record::new(role.role_name.clone(), role.arn.clone(), access),
-                    resource: role.arn.clone(),
-                    third_parties,
-                }
+                assessor
+                    .assess(
+                        role.assume_role_policy_document.as_deref(),
+                        Some(&role.tags),
+                    )
+                    .item(role.arn.clone(), |access| {
+                        Record::new(role.role_name.clone(), role.arn.clone(), access)
+                    })
             })
             .collect();
         let agg = Aggregate::new(items);

@@ -539,6 +539,7 @@ fn run_account<C: Check>(
         partition: input.policy.partition,
         org: OrgView {
             org_id: input.policy.org_id,
+            partition: input.policy.partition,
             is_member: &is_member,
         },
         global,
@@ -840,6 +841,8 @@ pub fn checks_markdown() -> String {
             },
         );
     }
+    out.push_str("\n## How the RCP checks read resource policies\n\n");
+    out.push_str(crate::policy_document::condition::RULES);
     for check in ALL {
         let m = check.meta();
         let _ = write!(out, "\n## {}\n\n", m.id);

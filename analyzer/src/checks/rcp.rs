@@ -1,9 +1,11 @@
 //! The part every RCP check shares: classify one resource policy, aggregate an account's
 //! resources, the report shape, and the third-party Deny statement.
 //!
-//! A resource is a violation when anyone can reach it (`wildcard_principal`), a Federated or
-//! `CanonicalUser` principal can (`non_account_principal`), or its policy cannot be parsed
-//! (`unparseable_policy`). A resource tagged `dp:exclude:identity=true` that anyone outside
+//! A resource is a violation when anyone can reach it (`wildcard_principal`), a principal
+//! without an account can (`non_account_principal`: a `CanonicalUser` or a CloudFront origin
+//! access identity), or its policy cannot be parsed (`unparseable_policy`). `Federated`
+//! principals and principals of another partition are listed for information only: the RCP
+//! neither concerns nor needs to allowlist them. A resource tagged `dp:exclude:identity=true` that anyone outside
 //! the organization can reach is an exemption: the RCP does not apply to it, so its third
 //! parties need no allowlisting. Anything else is compliant; its third parties become the
 //! account's allowlist.
@@ -36,10 +38,15 @@ pub struct Access {
     /// Whether anyone can reach the resource (`*` not narrowed to the organization or to
     /// named accounts, or `NotPrincipal` with `Allow`).
     pub has_wildcard_principal: bool,
-    /// Whether a `Federated` or `CanonicalUser` principal is granted.
+    /// Whether a principal without an account (`CanonicalUser`, CloudFront origin access
+    /// identity) is granted.
     pub has_non_account_principals: bool,
     /// Those principals, sorted.
     pub non_account_principals: Vec<String>,
+    /// Informational: `Federated` principals the policy trusts, sorted.
+    pub federated_principals: Vec<String>,
+    /// Informational: principals of another partition, sorted.
+    pub other_partition_principals: Vec<String>,
     /// The in-scope actions granted to each third-party account, sorted.
     pub actions_by_account: BTreeMap<String, Vec<String>>,
     /// Violations only: `wildcard_principal`, `non_account_principal` or `unparseable_policy`.
@@ -62,14 +69,23 @@ pub struct Item<R> {
     pub resource: String,
     /// Its third parties and their actions.
     pub third_parties: BTreeMap<String, BTreeSet<String>>,
+    /// Informational: the `Federated` principals and the principals of another partition its
+    /// policy names.
+    pub informational: Informational,
+}
+
+/// What a policy names that the RCP neither concerns nor allowlists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Informational {
+    /// `Federated` principals.
+    pub federated: BTreeSet<String>,
+    /// Principals of another partition.
+    pub other_partition: BTreeSet<String>,
 }
 
 /// Classifies one resource from its policy analysis. `policy` is `None` when the resource has
 /// no policy; `tags` is `None` for resources that cannot carry tags.
-pub fn assess(
-    policy: Option<Result<Reach, ParseError>>,
-    tags: Option<&Tags>,
-) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
+pub fn assess(policy: Option<Result<Reach, ParseError>>, tags: Option<&Tags>) -> Assessed {
     let (violation, detail, reach) = match policy {
         None => (None, None, Reach::default()),
         Some(Err(e)) => (Some(UNPARSEABLE), Some(e.0), Reach::default()),
@@ -104,6 +120,8 @@ pub fn assess(
         has_wildcard_principal: !reach.wildcards.is_empty(),
         has_non_account_principals: !reach.non_account_principals.is_empty(),
         non_account_principals: reach.non_account_principals.iter().cloned().collect(),
+        federated_principals: reach.federated_principals.iter().cloned().collect(),
+        other_partition_principals: reach.other_partition_principals.iter().cloned().collect(),
         actions_by_account: reach
             .third_parties
             .iter()
@@ -119,7 +137,41 @@ pub fn assess(
         },
         exemption_tag: outcome.exemption_tag(),
     };
-    (outcome, access, reach.third_parties)
+    Assessed {
+        outcome,
+        access,
+        third_parties: reach.third_parties,
+        informational: Informational {
+            federated: reach.federated_principals,
+            other_partition: reach.other_partition_principals,
+        },
+    }
+}
+
+/// One resource's classification.
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    /// Where it lands.
+    pub outcome: Outcome,
+    /// Its report fields.
+    pub access: Access,
+    /// Its third parties and their actions.
+    pub third_parties: BTreeMap<String, BTreeSet<String>>,
+    /// What its policy names for information only.
+    pub informational: Informational,
+}
+
+impl Assessed {
+    /// The aggregate's item for this resource, with its report record.
+    pub fn item<R>(self, resource: String, record: impl FnOnce(Access) -> R) -> Item<R> {
+        Item {
+            outcome: self.outcome,
+            record: record(self.access),
+            resource,
+            third_parties: self.third_parties,
+            informational: self.informational,
+        }
+    }
 }
 
 /// Classifies the resources of one check in one account by their IAM resource policies,
@@ -143,11 +195,7 @@ impl<'t, 'o> IamAssessor<'t, 'o> {
     }
 
     /// Classifies one resource with an IAM resource policy (`None` without a policy).
-    pub fn assess(
-        &mut self,
-        policy: Option<&'t str>,
-        tags: Option<&Tags>,
-    ) -> (Outcome, Access, BTreeMap<String, BTreeSet<String>>) {
+    pub fn assess(&mut self, policy: Option<&'t str>, tags: Option<&Tags>) -> Assessed {
         let analysis = policy.map(|text| {
             self.analyses
                 .entry(text)
@@ -193,13 +241,11 @@ pub fn assess_regional<'a, T: 'a, R: Clone>(
     let items = resources
         .into_iter()
         .map(|(view, resource)| {
-            let (outcome, access, third_parties) = assessor.assess(view.policy, Some(view.tags));
-            Item {
-                outcome,
-                resource: view.arn.to_owned(),
-                record: record(&view, resource, access),
-                third_parties,
-            }
+            assessor
+                .assess(view.policy, Some(view.tags))
+                .item(view.arn.to_owned(), |access| {
+                    record(&view, resource, access)
+                })
         })
         .collect();
     Aggregate::new(items)
@@ -224,6 +270,10 @@ pub struct Aggregate<R> {
     pub actions_by_third_party_account: BTreeMap<String, Vec<String>>,
     /// Resources per third party, over non-exempt resources.
     pub resources_by_third_party_account: BTreeMap<String, Vec<String>>,
+    /// Informational: resources per `Federated` principal, over every resource.
+    pub resources_by_federated_principal: BTreeMap<String, Vec<String>>,
+    /// Informational: resources per principal of another partition, over every resource.
+    pub resources_by_other_partition_principal: BTreeMap<String, Vec<String>>,
 }
 
 impl<R: Clone> Aggregate<R> {
@@ -236,7 +286,19 @@ impl<R: Clone> Aggregate<R> {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         let mut actions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut resources: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut federated: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut other_partition: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for item in items {
+            for (names, into) in [
+                (&item.informational.federated, &mut federated),
+                (&item.informational.other_partition, &mut other_partition),
+            ] {
+                for name in names {
+                    into.entry(name.clone())
+                        .or_default()
+                        .insert(item.resource.clone());
+                }
+            }
             let exempt = matches!(item.outcome, Outcome::Exemption(_));
             if !exempt {
                 for (account, granted) in &item.third_parties {
@@ -281,10 +343,9 @@ impl<R: Clone> Aggregate<R> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_iter().collect()))
                 .collect(),
-            resources_by_third_party_account: resources
-                .into_iter()
-                .map(|(k, v)| (k, v.into_iter().collect()))
-                .collect(),
+            resources_by_third_party_account: sorted_lists(resources),
+            resources_by_federated_principal: sorted_lists(federated),
+            resources_by_other_partition_principal: sorted_lists(other_partition),
         }
     }
 
@@ -297,6 +358,12 @@ impl<R: Clone> Aggregate<R> {
             allowlist: self.third_parties.clone(),
         }
     }
+}
+
+fn sorted_lists(map: BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Vec<String>> {
+    map.into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect()
 }
 
 /// The third-party Deny statement of an RCP check (SPEC §9; reference §13.6): deny the
@@ -360,10 +427,17 @@ macro_rules! rcp_report {
             pub third_party_account_ids: Vec<String>,
             /// Whether anyone can reach the resource.
             pub has_wildcard_principal: bool,
-            /// Whether a `Federated` or `CanonicalUser` principal is granted.
+            /// Whether a principal without an account (`CanonicalUser`, CloudFront origin
+            /// access identity) is granted.
             pub has_non_account_principals: bool,
             /// Those principals, sorted.
             pub non_account_principals: Vec<String>,
+            /// Informational: `Federated` principals the policy trusts (they can only call
+            /// `AssumeRoleWithSAML`/`AssumeRoleWithWebIdentity`, which the RCP does not deny).
+            pub federated_principals: Vec<String>,
+            /// Informational: principals of another partition, which cannot reach the
+            /// resource and are never allowlisted.
+            pub other_partition_principals: Vec<String>,
             /// The in-scope actions granted to each third-party account.
             pub actions_by_account: std::collections::BTreeMap<String, Vec<String>>,
             /// Violations only: `wildcard_principal`, `non_account_principal` or
@@ -388,6 +462,8 @@ macro_rules! rcp_report {
                     has_wildcard_principal: access.has_wildcard_principal,
                     has_non_account_principals: access.has_non_account_principals,
                     non_account_principals: access.non_account_principals,
+                    federated_principals: access.federated_principals,
+                    other_partition_principals: access.other_partition_principals,
                     actions_by_account: access.actions_by_account,
                     reason: access.reason,
                     detail: access.detail,
@@ -428,6 +504,15 @@ macro_rules! rcp_report {
             pub actions_by_third_party_account: std::collections::BTreeMap<String, Vec<String>>,
             /// Resources each third-party account can reach, over non-exempt resources.
             pub $by_resource: std::collections::BTreeMap<String, Vec<String>>,
+            /// Informational: the resources each `Federated` principal is trusted by. Federated
+            /// principals can only call `AssumeRoleWithSAML`/`AssumeRoleWithWebIdentity`,
+            /// which the RCP does not deny.
+            pub resources_by_federated_principal:
+                std::collections::BTreeMap<String, Vec<String>>,
+            /// Informational: the resources each principal of another partition is named by.
+            /// It cannot reach them and is never allowlisted.
+            pub resources_by_other_partition_principal:
+                std::collections::BTreeMap<String, Vec<String>>,
             $(
                 /// The same map as `actions_by_third_party_account` (the reference's key for
                 /// this check).
@@ -473,6 +558,12 @@ macro_rules! rcp_report {
                         third_party_account_count: agg.third_parties.len(),
                         actions_by_third_party_account: agg.actions_by_third_party_account.clone(),
                         $by_resource: agg.resources_by_third_party_account.clone(),
+                        resources_by_federated_principal: agg
+                            .resources_by_federated_principal
+                            .clone(),
+                        resources_by_other_partition_principal: agg
+                            .resources_by_other_partition_principal
+                            .clone(),
                         $($legacy: agg.actions_by_third_party_account.clone(),)?
                     },
                     $reached: agg.reached.clone(),

@@ -112,13 +112,19 @@ pub fn reach(policy: &AccessPolicy, org: &OrgView<'_>) -> Reach {
             AossPrincipal::Iam(Principal::Anyone) => out
                 .wildcards
                 .push("principal `*` grants every principal".to_owned()),
-            AossPrincipal::Iam(Principal::Account(account)) => {
-                if !(org.is_member)(account) {
+            AossPrincipal::Iam(Principal::Account { id, partition }) => {
+                if let Some(partition) = partition.as_deref().filter(|p| *p != org.partition) {
+                    out.other_partition_principals
+                        .insert(format!("{id} ({partition})"));
+                } else if !(org.is_member)(id) {
                     out.third_parties
-                        .entry(account.clone())
+                        .entry(id.clone())
                         .or_default()
                         .extend(policy.permissions.iter().cloned());
                 }
+            }
+            AossPrincipal::Iam(Principal::CloudFrontOai(name)) => {
+                out.non_account_principals.insert(name.clone());
             }
             AossPrincipal::Iam(_) => {}
         }

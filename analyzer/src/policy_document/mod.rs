@@ -6,15 +6,18 @@
 //! `Federated`/`CanonicalUser` (each a string or a list), `Action`/`NotAction` as a string or a
 //! list, and `Condition` values as strings, numbers, booleans or lists of them.
 //!
-//! Reachability ([`reach`]) follows SPEC §6 "How conditions narrow": a `*` principal is narrowed
-//! only by `StringEquals`/`StringLike`/`ArnEquals`/`ArnLike` (or their `ForAnyValue:` forms)
-//! on `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalAccount`,
-//! `aws:SourceAccount`, `kms:CallerAccount`, `aws:PrincipalArn` or `aws:SourceArn`, with
-//! literal org or account IDs. `...IfExists`, `ForAllValues:` and negated operators never
-//! narrow; several narrowing keys intersect. When in doubt, nothing is narrowed.
+//! Reachability ([`reach`]) follows SPEC §6 "How conditions narrow": a `*` principal (or a
+//! `NotPrincipal` with `Allow`) is narrowed by conditions on the caller's organization,
+//! account or ARN, or to AWS services only; the rules, each an AWS evaluation rule, are in
+//! [`condition`]. When in doubt, nothing is narrowed. Besides the third parties, it records
+//! what cannot be allowlisted by account (canonical users, CloudFront origin access
+//! identities) and, for information only, what the RCP never concerns: `Federated` principals (they can only call `AssumeRoleWithSAML` and
+//! `AssumeRoleWithWebIdentity`) and principals of another partition (they cannot reach a
+//! resource of this one).
 
 pub mod action;
 pub mod aoss;
+pub mod condition;
 mod json;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +26,8 @@ use std::fmt;
 use headroom_schemas::ids::is_account_id;
 use serde_json::Value;
 
+pub use self::condition::is_narrowing_operator;
+use self::condition::{Scope, condition_scope};
 use self::json::{Json, Object};
 
 /// A policy document that could not be understood. The message names the problem.
@@ -81,7 +86,13 @@ pub enum Principal {
     Anyone,
     /// An AWS account, from a bare ID or any ARN in any partition (root, role, user,
     /// assumed-role, federated-user).
-    Account(String),
+    Account {
+        /// The 12-digit account ID.
+        id: String,
+        /// The ARN's partition (`aws`, `aws-cn`, ...); `None` for a bare account ID, which is
+        /// in the resource's partition.
+        partition: Option<String>,
+    },
     /// A unique principal ID (`AROA...`): what IAM shows after the named principal was
     /// deleted. Nobody can use it any more.
     DeletedPrincipal(String),
@@ -91,6 +102,10 @@ pub enum Principal {
     Federated(String),
     /// A `CanonicalUser` (S3): has no account to allowlist.
     CanonicalUser(String),
+    /// A CloudFront origin access identity
+    /// (`arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE`): has no
+    /// account to allowlist.
+    CloudFrontOai(String),
 }
 
 /// The action element of a statement.
@@ -289,11 +304,20 @@ pub fn aws_principal(value: &str) -> Result<Principal, ParseError> {
         return Ok(Principal::Anyone);
     }
     if is_account_id(value) {
-        return Ok(Principal::Account(value.to_owned()));
+        return Ok(Principal::Account {
+            id: value.to_owned(),
+            partition: None,
+        });
     }
     if value.starts_with("arn:") {
-        return match arn_account(value) {
-            Some(account) if is_account_id(account) => Ok(Principal::Account(account.to_owned())),
+        if is_cloudfront_oai(value) {
+            return Ok(Principal::CloudFrontOai(value.to_owned()));
+        }
+        return match (arn_partition(value), arn_account(value)) {
+            (Some(partition), Some(account)) if is_account_id(account) => Ok(Principal::Account {
+                id: account.to_owned(),
+                partition: Some(partition.to_owned()),
+            }),
             _ => err(format!(
                 "AWS principal `{value}` is not an ARN with a 12-digit account ID"
             )),
@@ -312,6 +336,28 @@ fn is_unique_id(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Whether `arn` names a CloudFront origin access identity, in any partition: IAM shows them as
+/// `arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity <id>`.
+fn is_cloudfront_oai(arn: &str) -> bool {
+    let mut fields = arn.splitn(6, ':');
+    fields.next() == Some("arn")
+        && fields.next().is_some()
+        && fields.next() == Some("iam")
+        && fields.next() == Some("")
+        && fields.next() == Some("cloudfront")
+        && fields
+            .next()
+            .is_some_and(|r| r.starts_with("user/CloudFront Origin Access Identity "))
+}
+
+/// The partition field of an ARN; `None` when the text is not shaped like an ARN.
+fn arn_partition(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    (parts.next()? == "arn").then_some(())?;
+    let partition = parts.next()?;
+    (parts.count() == 4).then_some(partition)
 }
 
 /// The account field of an ARN (`arn:partition:service:region:account:resource`), any
@@ -379,6 +425,8 @@ fn scalar(value: &Json<'_>, operator: &str, key: &str) -> Result<String, ParseEr
 pub struct OrgView<'a> {
     /// The organization ID (`o-...`).
     pub org_id: &'a str,
+    /// The organization's partition (`aws`, `aws-cn`, `aws-us-gov`): the resources'.
+    pub partition: &'a str,
     /// Whether an account ID belongs to the organization (any state).
     pub is_member: &'a (dyn Fn(&str) -> bool + Sync),
 }
@@ -387,6 +435,7 @@ impl fmt::Debug for OrgView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OrgView")
             .field("org_id", &self.org_id)
+            .field("partition", &self.partition)
             .finish_non_exhaustive()
     }
 }
@@ -398,8 +447,16 @@ pub struct Reach {
     pub third_parties: BTreeMap<String, BTreeSet<String>>,
     /// Why the policy grants anyone: one line per wildcard grant.
     pub wildcards: Vec<String>,
-    /// `Federated` and `CanonicalUser` principals granted access.
+    /// Principals granted access that have no account to allowlist: `CanonicalUser`s and
+    /// CloudFront origin access identities.
     pub non_account_principals: BTreeSet<String>,
+    /// Informational: `Federated` principals of Allow statements. They can only call
+    /// `sts:AssumeRoleWithSAML` and `sts:AssumeRoleWithWebIdentity`, which no RCP check denies,
+    /// so they are neither third parties nor violations.
+    pub federated_principals: BTreeSet<String>,
+    /// Informational: principals (accounts, or ARN condition values) of another partition than
+    /// the resource's. They cannot reach the resource, so they are never allowlisted.
+    pub other_partition_principals: BTreeSet<String>,
 }
 
 impl Reach {
@@ -411,125 +468,45 @@ impl Reach {
     }
 }
 
-/// Who a statement's conditions let through, intersected over every narrowing entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Scope {
-    /// Not narrowed.
-    Anyone,
-    /// Principals of our organization only.
-    Org,
-    /// Principals of exactly these accounts.
-    Accounts(BTreeSet<String>),
-}
-
-impl Scope {
-    fn intersect(self, other: Scope, org: &OrgView<'_>) -> Scope {
-        match (self, other) {
-            (Scope::Anyone, x) | (x, Scope::Anyone) => x,
-            (Scope::Org, Scope::Org) => Scope::Org,
-            (Scope::Org, Scope::Accounts(a)) | (Scope::Accounts(a), Scope::Org) => {
-                Scope::Accounts(a.into_iter().filter(|id| (org.is_member)(id)).collect())
-            }
-            (Scope::Accounts(a), Scope::Accounts(b)) => {
-                Scope::Accounts(a.intersection(&b).cloned().collect())
-            }
-        }
-    }
-
-    fn admits(&self, account: &str, org: &OrgView<'_>) -> bool {
-        match self {
-            Scope::Anyone => true,
-            Scope::Org => (org.is_member)(account),
-            Scope::Accounts(set) => set.contains(account),
-        }
-    }
-}
-
-/// Whether `operator` can narrow: `StringEquals`, `StringLike`, `ArnEquals`, `ArnLike`, plain
-/// or with `ForAnyValue:`. `...IfExists`, `ForAllValues:` and negations never narrow.
-pub fn is_narrowing_operator(operator: &str) -> bool {
-    let base = operator.strip_prefix("ForAnyValue:").unwrap_or(operator);
-    matches!(
-        base,
-        "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike"
-    )
-}
-
-fn has_wildcard(value: &str) -> bool {
-    value.contains(['*', '?'])
-}
-
-/// The condition keys that can narrow a `*` principal, in lower case.
-const NARROWING_KEYS: [&str; 7] = [
-    "aws:principalorgid",
-    "aws:principalorgpaths",
-    "aws:principalaccount",
-    "aws:sourceaccount",
-    "kms:calleraccount",
-    "aws:principalarn",
-    "aws:sourcearn",
-];
-
-/// What one condition entry says about the caller, if it narrows.
-fn condition_scope(condition: &Condition, org: &OrgView<'_>) -> Option<Scope> {
-    if !is_narrowing_operator(&condition.operator) || condition.values.is_empty() {
-        return None;
-    }
-    // Condition key names are case-insensitive.
-    let key = NARROWING_KEYS
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(&condition.key))?;
-    match *key {
-        "aws:principalorgid" => condition
-            .values
-            .iter()
-            .all(|v| v == org.org_id)
-            .then_some(Scope::Org),
-        "aws:principalorgpaths" => condition
-            .values
-            .iter()
-            .all(|v| v.split('/').next() == Some(org.org_id) && v.contains('/'))
-            .then_some(Scope::Org),
-        "aws:principalaccount" | "aws:sourceaccount" | "kms:calleraccount" => condition
-            .values
-            .iter()
-            .all(|v| is_account_id(v))
-            .then(|| Scope::Accounts(condition.values.iter().cloned().collect())),
-        "aws:principalarn" | "aws:sourcearn" => {
-            let accounts: Option<BTreeSet<String>> = condition
-                .values
-                .iter()
-                .map(|v| {
-                    arn_account(v)
-                        .filter(|a| is_account_id(a) && !has_wildcard(a))
-                        .map(str::to_owned)
-                })
-                .collect();
-            accounts.map(Scope::Accounts)
-        }
-        _ => None,
-    }
-}
-
-/// The statement's narrowing.
-fn statement_scope(statement: &PolicyStatement, org: &OrgView<'_>) -> Scope {
+/// The statement's narrowing: the intersection of its narrowing entries, with the principals
+/// they name in another partition.
+fn statement_scope(
+    statement: &PolicyStatement,
+    service: Option<&str>,
+    org: &OrgView<'_>,
+) -> (Scope, Vec<String>) {
     let mut scope = Scope::Anyone;
+    let mut other_partition = Vec::new();
     for condition in &statement.conditions {
-        if let Some(s) = condition_scope(condition, org) {
+        if let Some((s, other)) = condition_scope(condition, service, org) {
             scope = scope.intersect(s, org);
+            other_partition.extend(other);
         }
     }
-    scope
+    (scope, other_partition)
 }
 
 /// The condition entries that did not narrow a `*` (for the wildcard text).
-fn ignored_conditions(statement: &PolicyStatement, org: &OrgView<'_>) -> Vec<String> {
+fn ignored_conditions(
+    statement: &PolicyStatement,
+    service: Option<&str>,
+    org: &OrgView<'_>,
+) -> Vec<String> {
     statement
         .conditions
         .iter()
-        .filter(|c| condition_scope(c, org).is_none())
+        .filter(|c| condition_scope(c, service, org).is_none())
         .map(|c| format!("{} {}", c.operator, c.key))
         .collect()
+}
+
+/// The service of the in-scope actions (`s3` for `s3:*`), when they share one.
+fn scope_service<'s>(scope: &[&'s str]) -> Option<&'s str> {
+    let mut services = scope.iter().map(|a| a.split_once(':').map(|(s, _)| s));
+    let first = services.next()??;
+    services
+        .all(|s| s.is_some_and(|s| s.eq_ignore_ascii_case(first)))
+        .then_some(first)
 }
 
 /// Whether the statement's actions include any action of `scope` (IAM wildcard rules).
@@ -568,45 +545,72 @@ fn statement_label(index: usize, statement: &PolicyStatement) -> String {
 /// Derives who outside the organization can reach the resource through the actions in
 /// `scope` (the actions the check's RCP denies, such as `s3:*` or `sts:AssumeRole`).
 pub fn reach(document: &PolicyDocument, scope: &[&str], org: &OrgView<'_>) -> Reach {
+    let service = scope_service(scope).map(str::to_ascii_lowercase);
+    let service = service.as_deref();
     let mut out = Reach::default();
     for (index, statement) in document.statements.iter().enumerate() {
-        if statement.effect != Effect::Allow || !actions_overlap(&statement.actions, scope) {
+        if statement.effect != Effect::Allow {
             continue;
         }
         let Some(principal) = &statement.principal else {
             continue;
         };
+        // Federated principals can only federate, whatever the statement's actions say.
+        if let PrincipalSpec::Is(principals) = principal {
+            for p in principals {
+                if let Principal::Federated(name) = p {
+                    out.federated_principals.insert(name.clone());
+                }
+            }
+        }
+        if !actions_overlap(&statement.actions, scope) {
+            continue;
+        }
         let actions = action_labels(&statement.actions, scope);
-        let cond_scope = statement_scope(statement, org);
-        match principal {
-            PrincipalSpec::Not(_) => out.wildcards.push(format!(
-                "{}: `NotPrincipal` with `Allow` grants everyone not listed",
-                statement_label(index, statement)
+        let (cond_scope, other_partition) = statement_scope(statement, service, org);
+        out.other_partition_principals.extend(other_partition);
+        let label = || statement_label(index, statement);
+        // Everyone, or everyone but a few (`NotPrincipal` with `Allow`), narrowed by the
+        // statement's conditions alone.
+        let everyone = |what: Everyone, out: &mut Reach| match &cond_scope {
+            Scope::Anyone => out.wildcards.push(wildcard_text(
+                &label(),
+                what,
+                &ignored_conditions(statement, service, org),
             )),
+            Scope::Org | Scope::Services => {}
+            Scope::Accounts(set) => {
+                for account in set {
+                    grant(out, account, &actions, org);
+                }
+            }
+        };
+        match principal {
+            PrincipalSpec::Not(_) => {
+                everyone(Everyone::NotPrincipal, &mut out);
+            }
             PrincipalSpec::Is(principals) => {
                 for p in principals {
                     match p {
-                        Principal::Anyone => match &cond_scope {
-                            Scope::Anyone => out.wildcards.push(wildcard_text(
-                                &statement_label(index, statement),
-                                &ignored_conditions(statement, org),
-                            )),
-                            Scope::Org => {}
-                            Scope::Accounts(set) => {
-                                for account in set {
-                                    grant(&mut out, account, &actions, org);
-                                }
-                            }
-                        },
-                        Principal::Account(account) => {
-                            if cond_scope.admits(account, org) {
-                                grant(&mut out, account, &actions, org);
+                        Principal::Anyone => everyone(Everyone::Star, &mut out),
+                        Principal::Account { id, partition } => {
+                            if partition.as_deref().is_some_and(|p| p != org.partition) {
+                                out.other_partition_principals.insert(format!(
+                                    "{id} ({})",
+                                    partition.as_deref().unwrap_or_default()
+                                ));
+                            } else if cond_scope.admits(id, org) {
+                                grant(&mut out, id, &actions, org);
                             }
                         }
-                        Principal::Federated(name) | Principal::CanonicalUser(name) => {
-                            out.non_account_principals.insert(name.clone());
+                        Principal::CanonicalUser(name) | Principal::CloudFrontOai(name) => {
+                            if cond_scope != Scope::Services {
+                                out.non_account_principals.insert(name.clone());
+                            }
                         }
-                        Principal::Service(_) | Principal::DeletedPrincipal(_) => {}
+                        Principal::Service(_)
+                        | Principal::DeletedPrincipal(_)
+                        | Principal::Federated(_) => {}
                     }
                 }
             }
@@ -615,12 +619,28 @@ pub fn reach(document: &PolicyDocument, scope: &[&str], org: &OrgView<'_>) -> Re
     out
 }
 
-fn wildcard_text(label: &str, ignored: &[String]) -> String {
+/// How a statement grants everyone.
+#[derive(Debug, Clone, Copy)]
+enum Everyone {
+    /// Principal `*`.
+    Star,
+    /// `NotPrincipal` with `Allow`.
+    NotPrincipal,
+}
+
+fn wildcard_text(label: &str, what: Everyone, ignored: &[String]) -> String {
+    let (bare, narrowed) = match what {
+        Everyone::Star => ("principal `*` with no condition", "principal `*`"),
+        Everyone::NotPrincipal => (
+            "`NotPrincipal` with `Allow` grants everyone not listed",
+            "`NotPrincipal` with `Allow` grants everyone not listed,",
+        ),
+    };
     if ignored.is_empty() {
-        format!("{label}: principal `*` with no condition")
+        format!("{label}: {bare}")
     } else {
         format!(
-            "{label}: principal `*` not narrowed by {}",
+            "{label}: {narrowed} not narrowed by {}",
             ignored
                 .iter()
                 .map(|c| format!("`{c}`"))
@@ -644,11 +664,12 @@ impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Principal::Anyone => f.write_str("*"),
-            Principal::Account(a) => write!(f, "account {a}"),
+            Principal::Account { id, .. } => write!(f, "account {id}"),
             Principal::DeletedPrincipal(a) => write!(f, "deleted principal {a}"),
             Principal::Service(s) => write!(f, "service {s}"),
             Principal::Federated(s) => write!(f, "federated {s}"),
             Principal::CanonicalUser(s) => write!(f, "canonical user {s}"),
+            Principal::CloudFrontOai(s) => write!(f, "CloudFront origin access identity {s}"),
         }
     }
 }
