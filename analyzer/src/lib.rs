@@ -18,6 +18,7 @@ pub mod cli;
 mod escape;
 pub mod exit;
 mod io;
+pub mod managed;
 pub mod model;
 pub mod output;
 pub mod overview;
@@ -26,6 +27,7 @@ pub mod policies;
 pub mod policy_document;
 pub mod render;
 pub mod report;
+pub mod rollout;
 pub mod settings;
 pub mod summary;
 
@@ -48,6 +50,9 @@ pub enum AnalyzeError {
     /// A policy cannot be built within the configured limits.
     #[error(transparent)]
     Policy(#[from] policies::PolicyError),
+    /// The plan would exceed an organization quota.
+    #[error(transparent)]
+    Quota(#[from] placement::QuotaError),
     /// A Terraform template failed to render.
     #[error(transparent)]
     Render(#[from] render::RenderError),
@@ -81,6 +86,15 @@ pub fn analyze_into(
     let statements = checks::statement_source(snapshot, settings)?;
     let runs = checks::run_checks_into(snapshot, settings, sink)?;
     summary::outputs_into(snapshot, settings, &runs, &statements, sink)
+}
+
+impl From<placement::PlacementError> for AnalyzeError {
+    fn from(e: placement::PlacementError) -> Self {
+        match e {
+            placement::PlacementError::Policy(e) => Self::Policy(e),
+            placement::PlacementError::Quota(e) => Self::Quota(e),
+        }
+    }
 }
 
 /// Why [`analyze_bytes_into`] stopped.

@@ -101,6 +101,12 @@ pub struct CheckRun {
     pub verdicts: BTreeMap<AccountId, AccountVerdict>,
     /// Allowlist entries from the configuration, added to every allowlist of this check.
     pub configured_allowlist: BTreeSet<String>,
+    /// For a check with an allowlist: what its guardrail denies where the allowlist is empty
+    /// (see `CheckMeta::empty_allowlist`).
+    pub empty_allowlist: Option<&'static str>,
+    /// `checks.<id>.require_allowlist`: never place the guardrail where its allowlist would
+    /// be empty.
+    pub require_allowlist: bool,
 }
 
 /// One IAM policy statement as JSON (keys sorted, so its text is deterministic).

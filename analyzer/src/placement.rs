@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use headroom_schemas::config::Limits;
 use headroom_schemas::inventory::NotCollectedReason;
 use headroom_schemas::org::{Account, Organization};
 use headroom_schemas::{AccountId, Policies};
@@ -33,6 +34,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::Settings;
+use crate::managed::{self, Prior, Removal};
 use crate::model::{AccountStatus, AccountVerdict, CheckKind, CheckRun, Statement};
 use crate::policies::{self, Item, PolicyError};
 
@@ -281,6 +283,9 @@ pub struct Recommendation {
     /// What the guardrail must allow here: the union of the covered accounts' needs plus the
     /// configured extras, sorted.
     pub allowlist: Vec<String>,
+    /// For a check with an allowlist that comes out empty here: what the guardrail denies
+    /// from now on, in a sentence.
+    pub empty_allowlist: Option<String>,
     /// A sentence explaining the choice.
     pub reasoning: String,
 }
@@ -445,6 +450,21 @@ pub struct Plan {
     /// One entry per (kind, target) receiving policies: SCPs first, then root, OUs by path,
     /// accounts by name and ID.
     pub targets: Vec<TargetPlan>,
+    /// Where an earlier Headroom plan attached a check that this plan no longer attaches:
+    /// SCPs first, each kind by check ID (enabled or not).
+    pub removals: Vec<CheckRemovals>,
+}
+
+/// The attachments of one check that applying this plan takes away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CheckRemovals {
+    /// The check ID.
+    pub check_id: String,
+    /// SCP or RCP.
+    #[schemars(with = "KindSchema")]
+    pub kind: CheckKind,
+    /// One entry per target, in target order.
+    pub removals: Vec<Removal>,
 }
 
 /// A node of the tree, by its index in [`Tree::nodes`].
@@ -485,6 +505,10 @@ struct Tree<'a> {
     ancestor_ids: Vec<Vec<String>>,
     /// The root is node 0.
     nodes: Vec<NodeData>,
+    /// Each node's parent (`None` for the root and for nodes whose parent is missing).
+    parents: Vec<Option<NodeId>>,
+    /// Nodes by target ID.
+    by_id: BTreeMap<String, NodeId>,
 }
 
 const ROOT: NodeId = 0;
@@ -550,6 +574,12 @@ impl<'a> Tree<'a> {
             .iter()
             .map(|(kind, id)| target(org, settings, *kind, id, &accounts))
             .collect();
+        let parents = parents(nodes.len(), [&child_ous, &child_accounts]);
+        let by_id: BTreeMap<String, NodeId> = targets
+            .iter()
+            .enumerate()
+            .map(|(node, t)| (t.id.clone(), node))
+            .collect();
         let mut order: Vec<NodeId> = (0..nodes.len()).collect();
         order.sort_by(|a, b| target_order(&targets[*a], &targets[*b]));
         let mut ranks = vec![0; nodes.len()];
@@ -585,7 +615,23 @@ impl<'a> Tree<'a> {
             ancestor_ids: accounts.iter().map(|a| ancestor_ids(org, a)).collect(),
             accounts,
             nodes,
+            parents,
+            by_id,
         }
+    }
+
+    /// The nodes above `node`, nearest first.
+    fn ancestors(&self, node: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        let mut cursor = self.parents[node];
+        while let Some(parent) = cursor {
+            if out.contains(&parent) {
+                break; // guards the walk; a snapshot has no cycles
+            }
+            out.push(parent);
+            cursor = self.parents[parent];
+        }
+        out
     }
 
     fn account_ref(&self, account: usize) -> AccountRef {
@@ -594,6 +640,19 @@ impl<'a> Tree<'a> {
             name: self.names[account].clone(),
         }
     }
+}
+
+/// Each node's parent, from the children lists of every node.
+fn parents(nodes: usize, children: [&Vec<Vec<NodeId>>; 2]) -> Vec<Option<NodeId>> {
+    let mut parents: Vec<Option<NodeId>> = vec![None; nodes];
+    for lists in children {
+        for (parent, list) in lists.iter().enumerate() {
+            for &child in list {
+                parents[child] = Some(parent);
+            }
+        }
+    }
+    parents
 }
 
 /// A node as a target.
@@ -819,19 +878,262 @@ const NAMED_BLOCKERS: usize = 3;
 /// input order, and the plan is the same at any thread count.
 pub fn place(
     org: &Organization,
-    existing: &Policies,
+    existing_policies: &Policies,
     settings: &Settings,
     runs: &[CheckRun],
     statements: &StatementSource<'_>,
-) -> Result<Plan, PolicyError> {
-    let existing = Attachments::new(existing);
+) -> Result<Plan, PlacementError> {
+    let existing = Attachments::new(existing_policies);
     let tree = Tree::new(org, settings, &existing);
     let (scps, rcps) = by_kind(runs);
     let (scps, rcps) = rayon::join(
         || place_kind(&tree, settings, &scps, statements),
         || place_kind(&tree, settings, &rcps, statements),
     );
-    finish_plan(settings, scps, rcps)
+    let mut plan = finish_plan(settings, scps, rcps)?;
+    check_quotas(&plan, existing_policies, &settings.limits)?;
+    // The registry's checks (enabled or not), and whatever else was run.
+    let known: BTreeSet<&str> = crate::checks::ALL
+        .iter()
+        .map(|c| c.meta().id)
+        .chain(runs.iter().map(|r| r.check_id))
+        .collect();
+    let known: Vec<&str> = known.into_iter().collect();
+    plan.removals = removals(&tree, &plan.checks, &Prior::read(existing_policies, &known));
+    Ok(plan)
+}
+
+/// Why no plan can be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlacementError {
+    /// A statement cannot fit a policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The plan exceeds an organization quota.
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
+}
+
+/// A plan that would take the organization over a quota on the number of policies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the plan needs {new} new {kind}s and the organization holds {existing} other customer-managed {kind}s: {total} in all, {over} over the organization quota of {quota} (`limits.{key}`; raise it only if AWS raised your quota)",
+    total = new + existing,
+    over = new + existing - quota
+)]
+pub struct QuotaError {
+    /// `SCP` or `RCP`.
+    pub kind: &'static str,
+    /// Policies the plan creates.
+    pub new: usize,
+    /// Customer-managed policies of the type that are not Headroom's.
+    pub existing: usize,
+    /// The quota.
+    pub quota: usize,
+    /// The configuration key of the quota.
+    pub key: &'static str,
+}
+
+/// How many policies of each type the organization holds with the plan applied, against the
+/// quotas: Headroom's earlier policies are replaced, so only the foreign customer-managed ones
+/// count besides the plan's.
+pub fn quota_use(plan: &Plan, existing: &Policies, limits: &Limits) -> [QuotaUse; 2] {
+    [CheckKind::Scp, CheckKind::Rcp].map(|kind| QuotaUse {
+        kind,
+        new_policies: plan
+            .targets
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.policies.len())
+            .sum(),
+        existing_policies: managed::foreign_customer_policies(existing, kind),
+        quota: match kind {
+            CheckKind::Scp => limits.max_scps_per_organization,
+            CheckKind::Rcp => limits.max_rcps_per_organization,
+        },
+    })
+}
+
+/// One policy type's count against its organization quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct QuotaUse {
+    /// SCP or RCP.
+    #[schemars(with = "KindSchema")]
+    pub kind: CheckKind,
+    /// Policies the plan creates.
+    pub new_policies: usize,
+    /// Customer-managed policies of the type that are not Headroom's (kept as they are).
+    pub existing_policies: usize,
+    /// The organization quota (`limits.max_scps_per_organization` or
+    /// `limits.max_rcps_per_organization`).
+    pub quota: usize,
+}
+
+fn check_quotas(plan: &Plan, existing: &Policies, limits: &Limits) -> Result<(), QuotaError> {
+    for used in quota_use(plan, existing, limits) {
+        if used.new_policies + used.existing_policies > used.quota {
+            return Err(QuotaError {
+                kind: kind_name(used.kind),
+                new: used.new_policies,
+                existing: used.existing_policies,
+                quota: used.quota,
+                key: match used.kind {
+                    CheckKind::Scp => "max_scps_per_organization",
+                    CheckKind::Rcp => "max_rcps_per_organization",
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every attachment of an earlier Headroom plan that this plan does not repeat, with why.
+fn removals(tree: &Tree<'_>, checks: &[CheckPlacement], prior: &Prior) -> Vec<CheckRemovals> {
+    let mut out = Vec::new();
+    for ((kind, check_id), targets) in &prior.attachments {
+        let placement = checks
+            .iter()
+            .find(|c| c.kind == *kind && c.check_id == *check_id);
+        let placed: BTreeSet<&str> = placement
+            .map(|c| {
+                c.recommendations
+                    .iter()
+                    .map(|r| r.target.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut removals: Vec<(usize, Removal)> = targets
+            .iter()
+            .filter(|(target_id, _)| !placed.contains(target_id.as_str()))
+            .map(|(target_id, policies)| {
+                let node = tree.by_id.get(target_id).copied();
+                let (rank, target) = node.map_or((usize::MAX, target_id.clone()), |n| {
+                    (tree.nodes[n].rank, tree.nodes[n].target.label())
+                });
+                let (reason, covered_by) = removal_reason(tree, placement, node);
+                (
+                    rank,
+                    Removal {
+                        target_id: target_id.clone(),
+                        target,
+                        policies: policies.iter().cloned().collect(),
+                        reason,
+                        covered_by,
+                    },
+                )
+            })
+            .collect();
+        if removals.is_empty() {
+            continue;
+        }
+        removals.sort_by(|a, b| (a.0, &a.1.target_id).cmp(&(b.0, &b.1.target_id)));
+        out.push(CheckRemovals {
+            check_id: check_id.clone(),
+            kind: *kind,
+            removals: removals.into_iter().map(|(_, r)| r).collect(),
+        });
+    }
+    out.sort_by(|a, b| (a.kind, &a.check_id).cmp(&(b.kind, &b.check_id)));
+    out
+}
+
+/// Why `placement` no longer attaches its check at `node`, and the target that still covers
+/// it from above, if any.
+fn removal_reason(
+    tree: &Tree<'_>,
+    placement: Option<&CheckPlacement>,
+    node: Option<NodeId>,
+) -> (String, Option<String>) {
+    let Some(check) = placement else {
+        return (
+            "the check is disabled in the configuration (or unknown to this version)".to_owned(),
+            None,
+        );
+    };
+    let Some(node) = node else {
+        return (
+            "the target is no longer in the organization".to_owned(),
+            None,
+        );
+    };
+    let target = &tree.nodes[node].target;
+    let ancestors: BTreeSet<&str> = tree
+        .ancestors(node)
+        .into_iter()
+        .map(|n| tree.nodes[n].target.id.as_str())
+        .collect();
+    if let Some(above) = check
+        .recommendations
+        .iter()
+        .find(|r| ancestors.contains(r.target.id.as_str()))
+    {
+        return (
+            format!(
+                "the {} now attaches higher, at {}, which covers this target",
+                kind_name(check.kind),
+                above.target.label()
+            ),
+            Some(above.target.id.clone()),
+        );
+    }
+    let passed_over = check
+        .recommendations
+        .iter()
+        .flat_map(|r| r.passed_over.iter())
+        .find(|p| p.target.id == target.id);
+    let blockers: Vec<&BlockingAccount> = check
+        .blocking_accounts
+        .iter()
+        .filter(|b| b.id.as_str() == target.id || b.ancestor_ids.contains(&target.id))
+        .collect();
+    if !blockers.is_empty() {
+        let named: Vec<String> = blockers
+            .iter()
+            .take(NAMED_BLOCKERS)
+            .map(|b| b.describe())
+            .collect();
+        let more = blockers.len().saturating_sub(named.len());
+        let subject = match (target.level, blockers.len()) {
+            (Level::Account, _) => "the account now blocks the check".to_owned(),
+            (_, 1) => "1 account beneath it now blocks the check".to_owned(),
+            (_, n) => format!("{n} accounts beneath it now block the check"),
+        };
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let below = if passed_over.is_some() {
+            format!("; the {} now attaches below it", kind_name(check.kind))
+        } else {
+            String::new()
+        };
+        return (
+            format!("{subject}: {}{tail}{below}", named.join("; ")),
+            None,
+        );
+    }
+    if let Some(passed) = passed_over {
+        return (
+            format!(
+                "{}; the {} now attaches below it",
+                passed.describe(check.kind),
+                kind_name(check.kind)
+            ),
+            None,
+        );
+    }
+    if let Some(uncovered) = check
+        .uncovered_accounts
+        .iter()
+        .find(|u| u.id.as_str() == target.id)
+    {
+        return (uncovered.reason.clone(), None);
+    }
+    (
+        "no analyzed account beneath it needs the guardrail now (only skipped, inactive or management accounts)".to_owned(),
+        None,
+    )
 }
 
 /// The SCP runs and the RCP runs, each by check ID.
@@ -919,7 +1221,11 @@ fn finish_plan(
             policies,
         });
     }
-    Ok(Plan { checks, targets })
+    Ok(Plan {
+        checks,
+        targets,
+        removals: Vec::new(),
+    })
 }
 
 /// Root first, then OUs by path, then accounts by OU path and name; IDs break ties.
@@ -927,9 +1233,10 @@ fn target_order(a: &Target, b: &Target) -> std::cmp::Ordering {
     (a.level, &a.ou_path, &a.name, &a.id).cmp(&(b.level, &b.ou_path, &b.name, &b.id))
 }
 
-/// How many policies of each type are attached to each target today (what
-/// [`Policies::attachment_counts`] answers, indexed once: the AWS-managed full-access policies
-/// are attached everywhere, so asking per node would be quadratic).
+/// How many foreign policies of each type are attached to each target today (AWS-managed
+/// full-access policies included, Headroom's own excluded: see [`crate::managed`]), indexed
+/// once: the AWS-managed policies are attached everywhere, so asking per node would be
+/// quadratic.
 struct Attachments<'a> {
     counts: BTreeMap<(CheckKind, &'a str), usize>,
 }
@@ -937,11 +1244,9 @@ struct Attachments<'a> {
 impl<'a> Attachments<'a> {
     fn new(existing: &'a Policies) -> Self {
         let mut counts = BTreeMap::new();
-        for (kind, policies) in [
-            (CheckKind::Scp, &existing.scps),
-            (CheckKind::Rcp, &existing.rcps),
-        ] {
-            for policy in policies.values() {
+        for kind in [CheckKind::Scp, CheckKind::Rcp] {
+            // Headroom's own policies are what the new plan replaces: they take no slot.
+            for (policy, _) in managed::policies_of(existing, kind).filter(|(_, own)| !own) {
                 let targets: BTreeSet<&str> = policy
                     .targets
                     .iter()
@@ -1011,6 +1316,11 @@ where
             continue;
         }
         let sub = subtree(tree, run, &verdicts, accounts);
+        if let Some(refused) = refused_empty_allowlist(run, target, &sub) {
+            // Every node below has an allowlist as empty: nothing to split.
+            uncovered.extend(refused);
+            continue;
+        }
         // Many targets share an allowlist (often the empty one): build each once.
         let (new_statements, new_sizes) = if let Some((list, sizes)) = built.get(&sub.allowlist) {
             (Arc::clone(list), Arc::clone(sizes))
@@ -1055,25 +1365,64 @@ where
             statements: new_statements,
         });
         slot.sizes.push(new_sizes);
-        let reasoning = recommendation_reasoning(target, &sub, &pending);
-        recommendations.push((
-            data.rank,
-            Recommendation {
-                target: target.clone(),
-                covered_accounts: sub.clean,
-                skipped_accounts: sub.skipped,
-                inactive_accounts: sub.inactive,
-                blocked_at: pending.blocked.as_ref().map(|b| b.node_id.clone()),
-                passed_over: pending.passed_over,
-                allowlist: sub.allowlist.into_iter().collect(),
-                reasoning,
-            },
-        ));
+        recommendations.push((data.rank, recommendation(run, target, sub, pending)));
     }
     // Ranks are distinct, so this is `target_order` without comparing paths.
     recommendations.sort_unstable_by_key(|(rank, _)| *rank);
     let recommendations = recommendations.into_iter().map(|(_, r)| r).collect();
     finish_check(tree, run, whole, recommendations, uncovered)
+}
+
+/// The recommendation to attach `run`'s guardrail to `target`, with `sub` beneath it.
+fn recommendation(
+    run: &CheckRun,
+    target: &Target,
+    sub: Subtree,
+    pending: Pending,
+) -> Recommendation {
+    let empty_allowlist = run
+        .empty_allowlist
+        .filter(|_| sub.allowlist.is_empty())
+        .map(|effect| format!("From now on, {effect}."));
+    let reasoning = recommendation_reasoning(target, &sub, &pending);
+    Recommendation {
+        empty_allowlist,
+        target: target.clone(),
+        covered_accounts: sub.clean,
+        skipped_accounts: sub.skipped,
+        inactive_accounts: sub.inactive,
+        blocked_at: pending.blocked.as_ref().map(|b| b.node_id.clone()),
+        passed_over: pending.passed_over,
+        allowlist: sub.allowlist.into_iter().collect(),
+        reasoning,
+    }
+}
+
+/// With `require_allowlist`, the clean accounts of a target whose allowlist is empty, reported
+/// uncovered instead of placed.
+fn refused_empty_allowlist(
+    run: &CheckRun,
+    target: &Target,
+    sub: &Subtree,
+) -> Option<Vec<UncoveredAccount>> {
+    let effect = run.empty_allowlist?;
+    if !(run.require_allowlist && sub.allowlist.is_empty()) {
+        return None;
+    }
+    let reason = format!(
+        "require_allowlist is set and the allowlist at {} would be empty: there, {effect}",
+        Label(target)
+    );
+    Some(
+        sub.clean
+            .iter()
+            .map(|a| UncoveredAccount {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
+    )
 }
 
 /// Blocking and clean accounts beneath a node, counted without building the subtree.

@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{CheckKind, Statement};
-use crate::placement::{Level, Plan, Target, TargetPlan, kind_name};
+use crate::placement::{Level, Plan, PlannedPolicy, Target, TargetPlan, kind_name};
 use crate::policies::{POLICY_VERSION, number_text};
 
 /// The first line of every file Headroom generates into the Terraform directories. Stale-file
@@ -44,6 +44,10 @@ pub const ORG_INFO_FILE: &str = "grab_org_info.tf";
 
 const TARGET_TEMPLATE: &str = include_str!("../templates/target.tf.j2");
 const ORG_INFO_TEMPLATE: &str = include_str!("../templates/grab_org_info.tf.j2");
+const VERSIONS_TEMPLATE: &str = include_str!("../templates/versions.tf.j2");
+
+/// The name of the per-directory file pinning the Terraform and provider versions.
+pub const VERSIONS_FILE: &str = "versions.tf";
 
 /// Longest stem derived from names before the target ID is appended instead.
 const MAX_STEM: usize = 64;
@@ -708,10 +712,20 @@ struct OrgTargetContext {
 }
 
 #[derive(Serialize)]
+struct VersionsContext {
+    header: &'static str,
+    kind: &'static str,
+    not_enabled: Option<String>,
+}
+
+#[derive(Serialize)]
 struct OrgInfoContext {
     header: &'static str,
     kind: &'static str,
     source: String,
+    not_enabled: Option<String>,
+    policy_type: String,
+    disabled_message: String,
     org_id: String,
     root_id: String,
     mismatch: String,
@@ -727,6 +741,33 @@ pub struct SnapshotFacts<'a> {
     pub root_id: &'a str,
     /// When the snapshot was collected.
     pub collected_at: &'a str,
+    /// The policy types of the root and their status, as the snapshot recorded them.
+    pub policy_types: &'a [headroom_schemas::org::PolicyTypeSummary],
+}
+
+impl SnapshotFacts<'_> {
+    /// How the snapshot shows the policy type of `kind` on the root when it is not
+    /// `ENABLED`: `not enabled`, `pending enable`, ...
+    pub fn not_enabled(&self, kind: CheckKind) -> Option<String> {
+        match self
+            .policy_types
+            .iter()
+            .find(|t| t.policy_type == policy_type(kind))
+        {
+            Some(t) if t.status == "ENABLED" => None,
+            Some(t) => Some(t.status.to_ascii_lowercase().replace('_', " ")),
+            None => Some("not enabled".to_owned()),
+        }
+    }
+}
+
+/// The Organizations policy type of `kind`: `SERVICE_CONTROL_POLICY` or
+/// `RESOURCE_CONTROL_POLICY`.
+pub fn policy_type(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Scp => "SERVICE_CONTROL_POLICY",
+        CheckKind::Rcp => "RESOURCE_CONTROL_POLICY",
+    }
 }
 
 fn environment() -> Result<Environment<'static>, RenderError> {
@@ -741,11 +782,15 @@ fn environment() -> Result<Environment<'static>, RenderError> {
             template: "target.tf.j2",
             source,
         })?;
-    env.add_template("grab_org_info.tf.j2", ORG_INFO_TEMPLATE)
-        .map_err(|source| RenderError {
-            template: "grab_org_info.tf.j2",
+    for (name, text) in [
+        ("grab_org_info.tf.j2", ORG_INFO_TEMPLATE),
+        ("versions.tf.j2", VERSIONS_TEMPLATE),
+    ] {
+        env.add_template(name, text).map_err(|source| RenderError {
+            template: name,
             source,
         })?;
+    }
     Ok(env)
 }
 
@@ -776,11 +821,19 @@ pub fn render(
         .enumerate()
         .map(|(i, t)| ((t.kind, t.target.id.as_str()), i))
         .collect();
-    let mut reasons: Vec<Vec<(&str, &str)>> = vec![Vec::new(); plan.targets.len()];
+    let mut reasons: Vec<Vec<(&str, std::borrow::Cow<'_, str>)>> =
+        vec![Vec::new(); plan.targets.len()];
     for check in &plan.checks {
         for rec in &check.recommendations {
             if let Some(&i) = positions.get(&(check.kind, rec.target.id.as_str())) {
-                reasons[i].push((check.check_id.as_str(), rec.reasoning.as_str()));
+                let reasoning = match &rec.empty_allowlist {
+                    None => std::borrow::Cow::Borrowed(rec.reasoning.as_str()),
+                    Some(effect) => std::borrow::Cow::Owned(format!(
+                        "{} The allowlist here is empty. {effect}",
+                        rec.reasoning
+                    )),
+                };
+                reasons[i].push((check.check_id.as_str(), reasoning));
             }
         }
     }
@@ -827,25 +880,121 @@ pub fn render(
         if org_targets.is_empty() {
             continue;
         }
-        let context = OrgInfoContext {
-            header: GENERATED_HEADER,
-            kind: kind_name(kind),
-            source: comment_text(&format!(
-                "organization {}, root {}, snapshot collected {}",
-                facts.org_id, facts.root_id, facts.collected_at
-            )),
-            org_id: hcl_string(facts.org_id),
-            root_id: hcl_string(facts.root_id),
-            mismatch: hcl_string(&format!(
-                "These policies were planned from a snapshot of organization {} (root {}); the AWS credentials in use see another organization. Re-run collect and analyze for this organization.",
-                facts.org_id, facts.root_id
-            )),
-            targets: org_targets,
-        };
-        let contents = render_template(&env, "grab_org_info.tf.j2", context)?;
-        files.push((kind, ORG_INFO_FILE.to_owned(), contents));
+        files.extend(directory_files(&env, kind, org_targets, facts)?);
     }
     Ok(files)
+}
+
+/// The description of the `n`-th (from 0) new policy of `target`: it starts with
+/// [`crate::managed::DESCRIPTION_MARKER`], so the next run recognises the policy as Headroom's
+/// even if it was renamed.
+fn policy_description(target: &TargetPlan, policy: &PlannedPolicy, n: usize) -> String {
+    truncate(
+        &format!(
+            "{} {} {} of {} for {}: {}",
+            crate::managed::DESCRIPTION_MARKER,
+            kind_name(target.kind),
+            n + 1,
+            target.policies.len(),
+            target.target.label(),
+            target.checks_of(policy).join(", ")
+        ),
+        MAX_DESCRIPTION,
+    )
+}
+
+/// One policy the Terraform creates and attaches, with what AWS will hold once it is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedPolicy {
+    /// SCP or RCP.
+    pub kind: CheckKind,
+    /// The Terraform resource name of the policy and of its attachment.
+    pub resource: String,
+    /// The policy's name.
+    pub name: String,
+    /// The policy's description.
+    pub description: String,
+    /// The document, exactly as `jsonencode` writes it.
+    pub content: String,
+    /// Where it is attached.
+    pub target: Target,
+}
+
+/// Every policy the rendered Terraform creates, in file order: what `terraform apply` leaves in
+/// the organization (see [`crate::rollout`]).
+pub fn deployed(plan: &Plan, names: &[TargetNames]) -> Vec<DeployedPolicy> {
+    plan.targets
+        .iter()
+        .zip(names)
+        .flat_map(|(target, names)| {
+            target.policies.iter().zip(&names.policies).enumerate().map(
+                move |(n, (policy, policy_names))| DeployedPolicy {
+                    kind: target.kind,
+                    resource: policy_names.resource.clone(),
+                    name: policy_names.name.clone(),
+                    description: policy_description(target, policy, n),
+                    content: crate::policies::document_text(
+                        target.statements_of(policy).map(|(_, s)| s),
+                    ),
+                    target: target.target.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The files every Terraform directory gets beside its targets': `grab_org_info.tf` and
+/// `versions.tf`.
+fn directory_files(
+    env: &Environment<'_>,
+    kind: CheckKind,
+    org_targets: Vec<OrgTargetContext>,
+    facts: SnapshotFacts<'_>,
+) -> Result<[(CheckKind, String, String); 2], RenderError> {
+    let kind_text = kind_name(kind);
+    let not_enabled = facts.not_enabled(kind).map(|status| {
+        comment_text(&format!(
+            "the snapshot shows {kind_text}s {status} on root {}: the plan of this directory fails until they are enabled.",
+            facts.root_id
+        ))
+    });
+    // No collection time here: the files must be identical when nothing but the time of
+    // the snapshot changed, or the rollout loop would never settle.
+    let context = OrgInfoContext {
+        header: GENERATED_HEADER,
+        kind: kind_text,
+        source: comment_text(&format!(
+            "organization {}, root {}",
+            facts.org_id, facts.root_id
+        )),
+        not_enabled: not_enabled.clone(),
+        policy_type: hcl_string(policy_type(kind)),
+        disabled_message: hcl_string(&format!(
+            "{kind_text}s ({}) are not enabled on the root of this organization, so no {kind_text} can be attached. Enable the policy type from the management account (aws organizations enable-policy-type --root-id {} --policy-type {}), then plan again.",
+            policy_type(kind),
+            facts.root_id,
+            policy_type(kind)
+        )),
+        org_id: hcl_string(facts.org_id),
+        root_id: hcl_string(facts.root_id),
+        mismatch: hcl_string(&format!(
+            "These policies were planned from a snapshot of organization {} (root {}); the AWS credentials in use see another organization. Re-run collect and analyze for this organization.",
+            facts.org_id, facts.root_id
+        )),
+        targets: org_targets,
+    };
+    let contents = render_template(env, "grab_org_info.tf.j2", context)?;
+    let org_info = (kind, ORG_INFO_FILE.to_owned(), contents);
+    let contents = render_template(
+        env,
+        "versions.tf.j2",
+        VersionsContext {
+            header: GENERATED_HEADER,
+            kind: kind_text,
+            not_enabled,
+        },
+    )?;
+    Ok([org_info, (kind, VERSIONS_FILE.to_owned(), contents)])
 }
 
 /// The allowlists the statements of `target` reference (`used[i]` for `target.checks[i]`).
@@ -880,7 +1029,7 @@ fn render_target<'a>(
     env: &Environment<'_>,
     target: &'a TargetPlan,
     names: &TargetNames,
-    reasons: &[(&str, &str)],
+    reasons: &[(&str, std::borrow::Cow<'_, str>)],
     facts: SnapshotFacts<'_>,
     cache: &mut StatementCache<'a>,
 ) -> Result<String, RenderError> {
@@ -910,15 +1059,7 @@ fn render_target<'a>(
             })
             .collect();
         let content = document_hcl(target, &statements, &references, &mut used, cache);
-        let description = truncate(
-            &format!(
-                "Headroom {kind} {} of {total} for {}: {}",
-                n + 1,
-                target.target.label(),
-                target.checks_of(policy).join(", ")
-            ),
-            MAX_DESCRIPTION,
-        );
+        let description = policy_description(target, policy, n);
         policies.push(PolicyContext {
             resource: policy_names.resource.clone(),
             name: hcl_string(&policy_names.name),
@@ -937,7 +1078,7 @@ fn render_target<'a>(
                     .iter()
                     .rev()
                     .find(|(id, _)| *id == c.check_id)
-                    .map_or("", |(_, reasoning)| reasoning),
+                    .map_or("", |(_, reasoning)| reasoning.as_ref()),
             ),
         })
         .collect();
@@ -957,10 +1098,7 @@ fn render_target<'a>(
         checks,
         allowlists_local,
         allowlists,
-        policy_type: match target.kind {
-            CheckKind::Scp => "SERVICE_CONTROL_POLICY",
-            CheckKind::Rcp => "RESOURCE_CONTROL_POLICY",
-        },
+        policy_type: policy_type(target.kind),
         target_local: names.target_local.clone(),
         policies,
     };

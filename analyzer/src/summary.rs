@@ -24,8 +24,8 @@ use serde::Serialize;
 use crate::model::{CheckKind, CheckRun};
 use crate::output::{Area, OutputFile, Sink};
 use crate::placement::{
-    AccountCounts, AccountRef, BlockingAccount, CheckPlacement, Level, PassedOver, PlacementLevel,
-    Plan, StatementSource, Target, UncoveredAccount, kind_name,
+    AccountCounts, AccountRef, BlockingAccount, CheckPlacement, CheckRemovals, Level, PassedOver,
+    PlacementLevel, Plan, QuotaUse, StatementSource, Target, UncoveredAccount, kind_name,
 };
 use crate::render::{SnapshotFacts, TargetNames, escape_invisible as printable};
 use crate::{AnalyzeError, Settings, placement, policies, render};
@@ -51,7 +51,9 @@ pub fn outputs_into(
         org_id: &org.id,
         root_id: org.roots.first().map_or("", |r| r.id.as_str()),
         collected_at: &snapshot.meta.collected_at,
+        policy_types: org.roots.first().map_or(&[][..], |r| &r.policy_types),
     };
+    let quotas = placement::quota_use(&plan, &snapshot.policies, &settings.limits);
     let is_member = |id: &str| org.accounts.contains_key(id);
     // The Terraform and the summary are independent: make and write them side by side.
     let (terraform, summary) = rayon::join(
@@ -68,7 +70,7 @@ pub fn outputs_into(
             Ok(())
         },
         || -> Result<String, AnalyzeError> {
-            let summary = summary(&plan, &names, facts, &settings.limits);
+            let summary = summary(&plan, &names, facts, &settings.limits, quotas);
             let (written, text) = rayon::join(
                 || {
                     // Hundreds of megabytes for a large organization: streamed, never whole.
@@ -104,10 +106,19 @@ pub struct Summary<'a> {
     pub organization: OrganizationInfo<'a>,
     /// The AWS quotas placement respected.
     pub limits: LimitsInfo,
+    /// Per policy type: the policies the organization holds once the plan is applied,
+    /// against its organization quota.
+    pub organization_quotas: [QuotaUse; 2],
+    /// What must be done or known before applying, one sentence each (a policy type not
+    /// enabled on the root, guardrails the plan takes away).
+    pub warnings: Vec<String>,
     /// One entry per enabled check: SCPs first, each kind by check ID.
     pub checks: Vec<CheckSummary<'a>>,
     /// One entry per (kind, target) that receives new policies, in Terraform file order.
     pub targets: Vec<TargetSummary<'a>>,
+    /// Where an earlier Headroom plan attached a check that this plan no longer attaches there
+    /// (applying it removes those attachments): SCPs first, each kind by check ID.
+    pub removals: &'a [CheckRemovals],
 }
 
 /// `major.minor` of the summary format.
@@ -128,6 +139,9 @@ pub struct OrganizationInfo<'a> {
     pub root_id: &'a str,
     /// When the snapshot was collected (RFC 3339).
     pub collected_at: &'a str,
+    /// The policy types enabled on the root (`SERVICE_CONTROL_POLICY`,
+    /// `RESOURCE_CONTROL_POLICY`, ...), as the snapshot recorded them, sorted.
+    pub enabled_policy_types: Vec<&'a str>,
 }
 
 /// The quotas placement and packing respected.
@@ -139,6 +153,10 @@ pub struct LimitsInfo {
     pub rcp_max_chars: usize,
     /// Maximum policies of one type attached directly to one target.
     pub max_policies_per_target: usize,
+    /// Maximum SCPs in the organization.
+    pub max_scps_per_organization: usize,
+    /// Maximum RCPs in the organization.
+    pub max_rcps_per_organization: usize,
 }
 
 /// One check's placement.
@@ -186,6 +204,9 @@ pub struct RecommendationSummary<'a> {
     pub passed_over: &'a [PassedOver],
     /// What the guardrail allows here (union beneath plus configured extras), sorted.
     pub allowlist: &'a [String],
+    /// For a check with an allowlist that is empty here: what the guardrail denies from now
+    /// on, in a sentence.
+    pub empty_allowlist: Option<&'a str>,
     /// A sentence explaining the choice.
     pub reasoning: &'a str,
     /// The Terraform file, relative to the SCP or RCP directory.
@@ -237,6 +258,7 @@ pub fn summary<'a>(
     names: &'a [TargetNames],
     facts: SnapshotFacts<'a>,
     limits: &Limits,
+    quotas: [QuotaUse; 2],
 ) -> Summary<'a> {
     let targets: Vec<TargetSummary<'a>> = plan
         .targets
@@ -275,22 +297,74 @@ pub fn summary<'a>(
         .iter()
         .map(|c| check_summary(c, &index))
         .collect();
+    let warnings = warnings(plan, facts);
+    let mut enabled_policy_types: Vec<&str> = facts
+        .policy_types
+        .iter()
+        .filter(|t| t.status == "ENABLED")
+        .map(|t| t.policy_type.as_str())
+        .collect();
+    enabled_policy_types.sort_unstable();
     Summary {
         format: SUMMARY_FORMAT,
-        format_version: SummaryVersion { major: 1, minor: 0 },
+        format_version: SummaryVersion { major: 1, minor: 1 },
         organization: OrganizationInfo {
             id: facts.org_id,
             root_id: facts.root_id,
             collected_at: facts.collected_at,
+            enabled_policy_types,
         },
         limits: LimitsInfo {
             scp_max_chars: limits.scp_max_chars,
             rcp_max_chars: limits.rcp_max_chars,
             max_policies_per_target: limits.max_policies_per_target,
+            max_scps_per_organization: limits.max_scps_per_organization,
+            max_rcps_per_organization: limits.max_rcps_per_organization,
         },
+        organization_quotas: quotas,
+        warnings,
         checks,
         targets,
+        removals: &plan.removals,
     }
+}
+
+/// What must be known before applying: a policy type the plan uses that the root does not
+/// have enabled, and guardrails the plan takes away from targets it no longer covers.
+fn warnings(plan: &Plan, facts: SnapshotFacts<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for kind in [CheckKind::Scp, CheckKind::Rcp] {
+        if !plan.targets.iter().any(|t| t.kind == kind) {
+            continue;
+        }
+        if let Some(status) = facts.not_enabled(kind) {
+            out.push(format!(
+                "{kind}s are {status} on root {root} according to the snapshot: the {kind} Terraform stops at plan time until they are enabled (`aws organizations enable-policy-type --root-id {root} --policy-type {type_name}`, from the management account)",
+                kind = kind_name(kind),
+                root = facts.root_id,
+                type_name = render::policy_type(kind),
+            ));
+        }
+    }
+    for check in &plan.removals {
+        let lost = check
+            .removals
+            .iter()
+            .filter(|r| r.covered_by.is_none())
+            .count();
+        if lost > 0 {
+            out.push(format!(
+                "applying this plan removes `{}` from {}: see `removals`",
+                check.check_id,
+                if lost == 1 {
+                    "1 target".to_owned()
+                } else {
+                    format!("{lost} targets")
+                }
+            ));
+        }
+    }
+    out
 }
 
 fn check_summary<'a>(
@@ -311,6 +385,7 @@ fn check_summary<'a>(
                 blocked_at: r.blocked_at.as_deref(),
                 passed_over: &r.passed_over,
                 allowlist: &r.allowlist,
+                empty_allowlist: r.empty_allowlist.as_deref(),
                 reasoning: &r.reasoning,
                 terraform_file: target.map_or("", |t| t.terraform_file),
                 policies: target
@@ -385,8 +460,11 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
         format_version: summary.format_version,
         organization: summary.organization.clone(),
         limits: summary.limits,
+        organization_quotas: summary.organization_quotas,
+        warnings: summary.warnings.clone(),
         checks: Vec::new(),
         targets: Vec::new(),
+        removals: summary.removals,
     };
     let skeleton = serde_json::to_string_pretty(&skeleton)?;
     let (head, rest) = skeleton
@@ -687,12 +765,7 @@ pub fn stdout(
         .iter()
         .map(|t| ((t.kind, t.target.id.as_str()), t))
         .collect();
-    let mut out = format!(
-        "Headroom placement for organization {} (root {}), snapshot collected {}\n",
-        printable(summary.organization.id),
-        printable(summary.organization.root_id),
-        printable(summary.organization.collected_at)
-    );
+    let mut out = header(summary);
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
         let checks: Vec<&CheckSummary> = summary.checks.iter().filter(|c| c.kind == kind).collect();
         if checks.is_empty() {
@@ -772,10 +845,62 @@ pub fn stdout(
             }
         }
     }
+    removals(summary, &mut out);
     if exclude_account_ids {
         redact_text(&out, is_member)
     } else {
         out
+    }
+}
+
+/// The first lines: the organization, the policy counts against the quotas, the warnings.
+fn header(summary: &Summary<'_>) -> String {
+    let mut out = format!(
+        "Headroom placement for organization {} (root {}), snapshot collected {}\n",
+        printable(summary.organization.id),
+        printable(summary.organization.root_id),
+        printable(summary.organization.collected_at)
+    );
+    let quotas: Vec<String> = summary
+        .organization_quotas
+        .iter()
+        .map(|q| {
+            let kind = kind_name(q.kind);
+            format!(
+                "{kind}s {} new + {} existing (organization quota {})",
+                q.new_policies, q.existing_policies, q.quota
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "Policies: {}", quotas.join("; "));
+    for warning in &summary.warnings {
+        let _ = writeln!(out, "Warning: {}", printable(warning));
+    }
+    out
+}
+
+/// The attachments of earlier plans that this one removes.
+fn removals(summary: &Summary<'_>, out: &mut String) {
+    if !summary.removals.is_empty() {
+        let _ = write!(out, "\n{RULE}\nATTACHMENTS THIS PLAN REMOVES\n{RULE}\n");
+        for check in summary.removals {
+            let _ = writeln!(
+                out,
+                "\nCheck: {} ({})",
+                printable(&check.check_id),
+                kind_name(check.kind)
+            );
+            for removal in &check.removals {
+                let _ = writeln!(
+                    out,
+                    "  {} ({}): {}: {}",
+                    printable(&removal.target),
+                    printable(&removal.target_id),
+                    printable(&removal.policies.join(", ")),
+                    printable(&removal.reason)
+                );
+            }
+        }
     }
 }
 
@@ -823,6 +948,10 @@ impl Block<'_> {
             .map(|a| format!("{} ({})", a.name, a.id))
             .collect();
         line(out, "Skipped Accounts Covered", &skipped.join(", "));
+        let denied: BTreeSet<&str> = self.recs.iter().filter_map(|r| r.empty_allowlist).collect();
+        for effect in denied {
+            line(out, "Empty Allowlist", effect);
+        }
         let mut policies = Vec::new();
         let mut files = Vec::new();
         for rec in &self.recs {
@@ -930,10 +1059,13 @@ mod streaming_tests {
             org_id: "o-aaaa1111bb",
             root_id: "r-aaaa",
             collected_at: "2026-01-01T00:00:00Z",
+            policy_types: &[],
         };
         let plan = Plan::default();
         let limits = headroom_schemas::config::Limits::default();
-        let empty = super::summary(&plan, &[], facts, &limits);
+        let quotas =
+            crate::placement::quota_use(&plan, &headroom_schemas::Policies::default(), &limits);
+        let empty = super::summary(&plan, &[], facts, &limits, quotas);
         assert!(empty.checks.is_empty() && empty.targets.is_empty());
         let mut want = serde_json::to_vec_pretty(&empty).unwrap();
         want.push(b'\n');

@@ -93,7 +93,10 @@ fn hostile_placement_outputs() {
         let body: hcl::Body = hcl::parse(&text).unwrap();
         for block in body.blocks() {
             assert!(
-                matches!(block.identifier(), "locals" | "data" | "check" | "resource"),
+                matches!(
+                    block.identifier(),
+                    "locals" | "data" | "check" | "resource" | "terraform"
+                ),
                 "{}: {block:?}",
                 file.path
             );
@@ -300,12 +303,15 @@ fn placement_timing() {
         org_id: "o",
         root_id: "r",
         collected_at: "t",
+        policy_types: &[],
     };
     let t = std::time::Instant::now();
     let files = render::render(&plan, &names, facts).unwrap();
     let render_time = t.elapsed();
     let t = std::time::Instant::now();
-    let sum = summary::summary(&plan, &names, facts, &settings.limits);
+    let quotas =
+        headroom_analyzer::placement::quota_use(&plan, &snapshot.policies, &settings.limits);
+    let sum = summary::summary(&plan, &names, facts, &settings.limits, quotas);
     let summary_time = t.elapsed();
     let t = std::time::Instant::now();
     let json = summary::to_json(&sum, false, &|_| false).unwrap();

@@ -19,7 +19,9 @@ use headroom_analyzer::model::{CheckKind, CheckRun};
 use headroom_analyzer::output::Area;
 use headroom_analyzer::placement::{Plan, place};
 use headroom_analyzer::policies;
-use headroom_analyzer::render::{self, GENERATED_HEADER, ORG_INFO_FILE, SnapshotFacts};
+use headroom_analyzer::render::{
+    self, GENERATED_HEADER, ORG_INFO_FILE, SnapshotFacts, VERSIONS_FILE,
+};
 use placement_common::*;
 use proptest::prelude::*;
 
@@ -27,6 +29,7 @@ const FACTS: SnapshotFacts<'static> = SnapshotFacts {
     org_id: "o-test",
     root_id: ROOT,
     collected_at: "2026-11-20T10:00:00Z",
+    policy_types: &[],
 };
 
 /// A plan exercising every shape: root, nested OU, full OU, root-level and nested accounts,
@@ -100,7 +103,7 @@ fn render_all(plan: &Plan) -> Vec<(CheckKind, String, String)> {
 fn allowed_block(block: &hcl::Block) -> bool {
     let labels: Vec<&str> = block.labels().iter().map(hcl::BlockLabel::as_str).collect();
     match block.identifier() {
-        "locals" => labels.is_empty(),
+        "locals" | "terraform" => labels.is_empty(),
         "data" => labels.first() == Some(&"aws_organizations_organization"),
         "check" => labels == ["headroom_snapshot_organization"],
         "resource" => matches!(
@@ -170,7 +173,7 @@ fn check_files(plan: &Plan, files: &[(CheckKind, String, String)]) {
                 .zip(&names)
                 .find(|(t, n)| t.kind == kind && n.file == *file)
             else {
-                assert_eq!(file, ORG_INFO_FILE);
+                assert!(file == ORG_INFO_FILE || file == VERSIONS_FILE, "{file}");
                 continue;
             };
             let policy_blocks: Vec<&hcl::Block> = body
@@ -418,6 +421,8 @@ fn hostile_names_cannot_inject_hcl() {
     assert_eq!(
         files.len(),
         names.len() + files.iter().filter(|f| f.1 == ORG_INFO_FILE).count() - 1
+            + files.iter().filter(|f| f.1 == VERSIONS_FILE).count()
+            - 1
     );
     // Names survive exactly inside strings: the descriptions evaluate to the raw labels.
     let ctx = Context::new();

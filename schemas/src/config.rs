@@ -124,6 +124,20 @@ pub struct Limits {
     /// Maximum policies of one type attached directly to one target.
     #[serde(default = "default_max_policies")]
     pub max_policies_per_target: usize,
+    /// Maximum SCPs in the organization (AWS's default quota: 10,000).
+    #[serde(default = "default_max_scps")]
+    pub max_scps_per_organization: usize,
+    /// Maximum RCPs in the organization (AWS's default quota: 1,000).
+    #[serde(default = "default_max_rcps")]
+    pub max_rcps_per_organization: usize,
+}
+
+fn default_max_scps() -> usize {
+    10_000
+}
+
+fn default_max_rcps() -> usize {
+    1_000
 }
 
 fn default_max_chars() -> usize {
@@ -140,6 +154,8 @@ impl Default for Limits {
             scp_max_chars: default_max_chars(),
             rcp_max_chars: default_max_chars(),
             max_policies_per_target: default_max_policies(),
+            max_scps_per_organization: default_max_scps(),
+            max_rcps_per_organization: default_max_rcps(),
         }
     }
 }
@@ -186,10 +202,23 @@ impl Config {
                 )));
             }
         }
-        if config.limits.max_policies_per_target == 0 {
-            return Err(invalid(
-                "limits.max_policies_per_target must be at least 1".into(),
-            ));
+        for (key, value) in [
+            (
+                "max_policies_per_target",
+                config.limits.max_policies_per_target,
+            ),
+            (
+                "max_scps_per_organization",
+                config.limits.max_scps_per_organization,
+            ),
+            (
+                "max_rcps_per_organization",
+                config.limits.max_rcps_per_organization,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(format!("limits.{key} must be at least 1")));
+            }
         }
         Ok(config)
     }

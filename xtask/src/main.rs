@@ -1,7 +1,9 @@
-//! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask
-//! fmt-snapshot` rewrites a snapshot in canonical form.
+//! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask bench`
+//! measures `analyze`, `cargo xtask converge` checks that the rollout loop settles, `cargo
+//! xtask fmt-snapshot` rewrites a snapshot in canonical form.
 
 mod bench;
+mod converge;
 mod synth;
 
 use std::path::PathBuf;
@@ -27,6 +29,9 @@ enum Command {
     Synth(synth::Args),
     /// Benchmark `analyze` against its load floor at several sizes and print a table.
     Bench(bench::Args),
+    /// Analyze a synthetic organization, apply the plan (modelled), analyze again: the
+    /// Terraform and the summary must not change.
+    Converge(converge::Args),
     /// Read, decompress and deserialize a snapshot, nothing else (the benchmark's floor).
     LoadFloor {
         /// The snapshot.
@@ -60,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Converge(args) => converge::run(&args),
         Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)

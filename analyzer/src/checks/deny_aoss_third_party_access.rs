@@ -42,6 +42,7 @@ declare_check! {
         service: "OpenSearch Serverless",
         reads: ["aoss"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every OpenSearch Serverless action by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

@@ -44,6 +44,7 @@ declare_check! {
         service: "EC2",
         reads: ["ec2"],
         reasons: ["unknown_image_owner"],
+        empty_allowlist: "every `ec2:RunInstances` is denied: no image owner is allowed (launches carrying a configured exemption tag excepted)",
     }
 }
 

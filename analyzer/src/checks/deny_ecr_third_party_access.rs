@@ -43,6 +43,7 @@ declare_check! {
         service: "ECR",
         reads: ["ecr"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every ECR action on the repositories by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

@@ -37,6 +37,7 @@ declare_check! {
         service: "IAM",
         reads: ["iam"],
         reasons: ["user_outside_allowed_paths"],
+        empty_allowlist: "every `iam:CreateUser` is denied (no user ARN or path is allowed)",
     }
 }
 

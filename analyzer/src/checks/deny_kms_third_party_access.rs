@@ -47,6 +47,7 @@ declare_check! {
         service: "KMS",
         reads: ["kms"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every KMS action on the keys by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

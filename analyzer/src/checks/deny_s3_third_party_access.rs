@@ -43,6 +43,7 @@ declare_check! {
         service: "S3",
         reads: ["s3"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every S3 action on the buckets by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

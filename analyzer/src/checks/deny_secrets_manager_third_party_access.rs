@@ -43,6 +43,7 @@ declare_check! {
         service: "Secrets Manager",
         reads: ["secretsmanager"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every Secrets Manager action on the secrets by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

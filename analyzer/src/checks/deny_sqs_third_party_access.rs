@@ -43,6 +43,7 @@ declare_check! {
         service: "SQS",
         reads: ["sqs"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every SQS action on the queues by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

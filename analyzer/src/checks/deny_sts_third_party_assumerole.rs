@@ -53,6 +53,7 @@ declare_check! {
         service: "STS",
         reads: ["iam"],
         reasons: ["wildcard_principal", "non_account_principal", "unparseable_policy"],
+        empty_allowlist: "every `sts:AssumeRole` of the roles by a principal outside the organization is denied (no third-party account is allowed)",
     }
 }
 

@@ -55,6 +55,7 @@ macro_rules! declare_check {
             service: $service:literal,
             reads: [$($read:literal),* $(,)?],
             reasons: [$($reason:literal),* $(,)?],
+            $(empty_allowlist: $empty:literal,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -70,6 +71,7 @@ macro_rules! declare_check {
                 service: $service,
                 reads: &[$($read),*],
                 reasons: &[$($reason),*],
+                empty_allowlist: $crate::checks::optional!($($empty)?),
                 doc: concat!($($doc, "\n"),*),
                 source: file!(),
             };
@@ -77,6 +79,17 @@ macro_rules! declare_check {
     };
 }
 pub(crate) use declare_check;
+
+/// `Some(text)` for a given literal, `None` without one.
+macro_rules! optional {
+    () => {
+        None
+    };
+    ($text:literal) => {
+        Some($text)
+    };
+}
+pub(crate) use optional;
 
 /// What the registry knows about a check besides its logic.
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +107,10 @@ pub struct CheckMeta {
     pub reads: &'static [&'static str],
     /// Every violation reason code the check can report.
     pub reasons: &'static [&'static str],
+    /// For a check whose statements carry an allowlist: what the guardrail denies where the
+    /// allowlist comes out empty (a sentence, from "from now on"). `None` for checks without
+    /// an allowlist.
+    pub empty_allowlist: Option<&'static str>,
     /// The doc comment (one line per doc line, each with its leading space).
     pub doc: &'static str,
     /// The source file, for the documentation.
@@ -357,7 +374,9 @@ pub fn find(id_or_alias: &str) -> Option<&'static dyn AnyCheck> {
 pub struct CheckConfig {
     /// `enabled` (default true).
     pub enabled: bool,
-    /// The check's own options, `enabled` removed.
+    /// `require_allowlist` (default false): refuse placements whose allowlist is empty.
+    pub require_allowlist: bool,
+    /// The check's own options, `enabled` and `require_allowlist` removed.
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -395,6 +414,20 @@ pub fn resolve_config(
                 )));
             }
         };
+        let require_allowlist = match options.remove("require_allowlist") {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(other) => {
+                return Err(AnalyzeError::Settings(format!(
+                    "checks.{key}.require_allowlist: expected true or false, found {other}"
+                )));
+            }
+        };
+        if require_allowlist && check.meta().empty_allowlist.is_none() {
+            return Err(AnalyzeError::Settings(format!(
+                "checks.{key}.require_allowlist: `{id}` has no allowlist to require"
+            )));
+        }
         check.validate_options(&options).map_err(|e| {
             AnalyzeError::Settings(e.replacen(&format!("checks.{id}"), &format!("checks.{key}"), 1))
         })?;
@@ -403,7 +436,17 @@ pub fn resolve_config(
                 "check `{id}` is configured twice in `checks` (as `{previous}` and `{key}`)"
             )));
         }
-        resolved.insert(id, (key.clone(), CheckConfig { enabled, options }));
+        resolved.insert(
+            id,
+            (
+                key.clone(),
+                CheckConfig {
+                    enabled,
+                    require_allowlist,
+                    options,
+                },
+            ),
+        );
     }
     Ok(ALL
         .iter()
@@ -412,6 +455,7 @@ pub fn resolve_config(
             let config = resolved.remove(id).map_or(
                 CheckConfig {
                     enabled: true,
+                    require_allowlist: false,
                     options: serde_json::Map::new(),
                 },
                 |(_, config)| config,
@@ -637,6 +681,8 @@ pub fn run_checks_into(
 pub struct Checker<'a> {
     input: RunInput<'a>,
     checks: Vec<Box<dyn PreparedCheck>>,
+    /// `require_allowlist` of each check, aligned with `checks`.
+    require_allowlist: Vec<bool>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -688,14 +734,20 @@ impl<'a> Checker<'a> {
             members: &organization.accounts,
         };
         let mut checks = Vec::new();
+        let mut require_allowlist = Vec::new();
         for check in ALL {
             if let Some(cfg) = config.get(check.meta().id)
                 && cfg.enabled
             {
                 checks.push(check.prepare(&cfg.options)?);
+                require_allowlist.push(cfg.require_allowlist);
             }
         }
-        Ok(Self { input, checks })
+        Ok(Self {
+            input,
+            checks,
+            require_allowlist,
+        })
     }
 
     /// Runs every enabled check on one account and puts its reports into `sink`. `None` for an
@@ -735,11 +787,14 @@ impl<'a> Checker<'a> {
         let mut runs: Vec<CheckRun> = self
             .checks
             .iter()
-            .map(|check| CheckRun {
+            .zip(&self.require_allowlist)
+            .map(|(check, &require_allowlist)| CheckRun {
                 check_id: check.meta().id,
                 kind: check.meta().kind,
                 verdicts: BTreeMap::new(),
                 configured_allowlist: check.configured_allowlist(&self.input.policy),
+                empty_allowlist: check.meta().empty_allowlist,
+                require_allowlist,
             })
             .collect();
         let add = |runs: &mut Vec<CheckRun>, account: AccountVerdicts| {
@@ -875,6 +930,12 @@ pub fn checks_markdown() -> String {
         out.push_str(
             "| `enabled` | boolean | `true` | Run the check and generate its policies. |\n",
         );
+        if let Some(effect) = m.empty_allowlist {
+            let _ = writeln!(
+                out,
+                "| `require_allowlist` | boolean | `false` | Never attach the guardrail where its allowlist would be empty (there, {effect}); the accounts stay uncovered, with the reason. |"
+            );
+        }
         let schema = check.options_schema();
         for (key, prop) in common::schema_properties(&schema) {
             let _ = writeln!(

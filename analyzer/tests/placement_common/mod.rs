@@ -8,10 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use headroom_analyzer::model::{
     AccountStatus, AccountVerdict, CheckKind, CheckRun, Counts, Statement,
 };
+use headroom_analyzer::policies;
 use headroom_schemas::AccountId;
 use headroom_schemas::inventory::NotCollectedReason;
 use headroom_schemas::org::{Account, AccountState, Organization, OrganizationalUnit, Root};
 use headroom_schemas::policies::{Policies, Policy, PolicyTarget, TargetType};
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 pub const ROOT: &str = "r-root";
@@ -191,6 +193,8 @@ pub fn run(
         kind,
         verdicts,
         configured_allowlist: BTreeSet::new(),
+        empty_allowlist: Some("every action of the stand-in statement is denied"),
+        require_allowlist: false,
     }
 }
 
@@ -275,4 +279,139 @@ pub fn sample() -> Org {
         .account("400000000001", "dev1", "ou-dev")
         .account("400000000002", "dev2", "ou-dev")
         .account("500000000001", "shared", ROOT)
+}
+
+/// `max_policies_per_target` of the property tests: small, so targets fill up.
+pub const MAX: usize = 3;
+
+/// A statement of fixed size per check, so packing is monotone: two fit in one document.
+pub fn uniform(run: &CheckRun, _allowlist: &BTreeSet<String>) -> Vec<Statement> {
+    let Value::Object(map) =
+        json!({"Sid": sid(run.check_id), "Effect": "Deny", "Action": "x:y", "Resource": "*"})
+    else {
+        unreachable!()
+    };
+    vec![map]
+}
+
+pub fn uniform_limit() -> usize {
+    let one = policies::statement_size(
+        &uniform(
+            &run(&Org::new(), "deny_p0", CheckKind::Scp, &[]),
+            &BTreeSet::new(),
+        )[0],
+    );
+    policies::empty_document_size() + 2 * one + 1
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub org: Org,
+    pub runs: Vec<CheckRun>,
+}
+
+pub fn status_strategy() -> impl Strategy<Value = u8> {
+    prop_oneof![5 => Just(0u8), 2 => Just(1), 1 => Just(2), 1 => Just(3), 1 => Just(4), 1 => Just(5)]
+}
+
+/// Random organizations (up to 6 OUs at any depth, up to 11 accounts) with up to 3 checks
+/// of random verdicts and allowlists, and up to `max_existing` foreign policies of each type on
+/// any node.
+pub fn case_strategy(max_existing: usize) -> impl Strategy<Value = Case> {
+    (0usize..7, 1usize..12, 1usize..4)
+        .prop_flat_map(move |(n_ous, n_accounts, n_checks)| {
+            (
+                proptest::collection::vec(0usize..=n_ous, n_ous),
+                proptest::collection::vec(0usize..=n_ous, n_accounts),
+                0usize..=n_ous,
+                proptest::collection::vec(
+                    (
+                        any::<bool>(),
+                        proptest::collection::vec((status_strategy(), 0u8..8), n_accounts),
+                        proptest::option::of(0u8..8),
+                    ),
+                    n_checks,
+                ),
+                proptest::collection::vec(
+                    prop_oneof![4 => Just(0usize), 1 => 0usize..=max_existing],
+                    n_ous + 1 + n_accounts,
+                ),
+                proptest::collection::vec(
+                    prop_oneof![4 => Just(0usize), 1 => 0usize..=max_existing],
+                    n_ous + 1 + n_accounts,
+                ),
+            )
+        })
+        .prop_map(
+            |(ou_parents, account_parents, mgmt_parent, checks, scp_existing, rcp_existing)| {
+                let node = |i: usize| {
+                    if i == 0 {
+                        ROOT.to_owned()
+                    } else {
+                        format!("ou-{i}")
+                    }
+                };
+                let mut org = Org::new();
+                for (i, p) in ou_parents.iter().enumerate() {
+                    // OU i+1 hangs under the root or an earlier OU: no cycles.
+                    let parent = if *p == 0 || *p > i { 0 } else { *p };
+                    org = org.ou(&node(i + 1), &format!("OU {}", i + 1), &node(parent));
+                }
+                org.org.accounts.get_mut(MANAGEMENT).unwrap().parent_id = node(mgmt_parent);
+                let ids: Vec<String> = (0..account_parents.len())
+                    .map(|i| format!("8{:011}", i + 1))
+                    .collect();
+                for (i, p) in account_parents.iter().enumerate() {
+                    org = org.account(&ids[i], &format!("acct{i}"), &node(*p));
+                }
+                let mut nodes: Vec<String> = (0..=ou_parents.len()).map(node).collect();
+                nodes.extend(ids.iter().cloned());
+                for (i, n) in nodes.iter().enumerate() {
+                    org = org.existing(CheckKind::Scp, n, scp_existing[i]);
+                    org = org.existing(CheckKind::Rcp, n, rcp_existing[i]);
+                }
+                let pool = ["111111111111", "222222222222", "333333333333"];
+                let pick = |bits: u8| -> Vec<&str> {
+                    (0..3)
+                        .filter(|b| bits & (1 << b) != 0)
+                        .map(|b| pool[b])
+                        .collect()
+                };
+                let check_ids = ["deny_p0", "deny_p1", "deny_p2", "deny_p3"];
+                let runs = checks
+                    .iter()
+                    .enumerate()
+                    .map(|(c, (rcp, statuses, extra))| {
+                        let kind = if *rcp { CheckKind::Rcp } else { CheckKind::Scp };
+                        let overrides: Vec<(&str, _)> = statuses
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (s, bits))| {
+                                let v = match s {
+                                    0 => clean_with(&pick(*bits)),
+                                    1 => violating("x"),
+                                    2 => incomplete("gap"),
+                                    3 => excluded(NotCollectedReason::Skipped),
+                                    4 => excluded(NotCollectedReason::Inactive),
+                                    _ => verdict(
+                                        AccountStatus::Excluded {
+                                            reason: NotCollectedReason::Skipped,
+                                        },
+                                        &pick(*bits),
+                                    ),
+                                };
+                                (ids[i].as_str(), v)
+                            })
+                            .collect();
+                        let mut r = run(&org, check_ids[c], kind, &overrides);
+                        if let Some(bits) = extra {
+                            r.configured_allowlist =
+                                pick(*bits).into_iter().map(str::to_owned).collect();
+                        }
+                        r
+                    })
+                    .collect();
+                Case { org, runs }
+            },
+        )
 }
