@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use headroom_schemas::config::Limits;
+use headroom_schemas::config::{Limits, Strategy};
 use headroom_schemas::inventory::NotCollectedReason;
 use headroom_schemas::org::{Account, Organization};
 use headroom_schemas::{AccountId, Policies};
@@ -214,6 +214,10 @@ pub enum PassedOverReason {
     Blocked {
         /// How many accounts beneath it block.
         blocking_accounts: usize,
+        /// With the carve-out strategy: why the node could not take the guardrail with those
+        /// accounts exempted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        carve_out: Option<String>,
     },
     /// It has no free slot for the policies this check would add.
     Full {
@@ -239,11 +243,20 @@ impl PassedOver {
     pub fn describe(&self, kind: CheckKind) -> String {
         let kind = kind_name(kind);
         match &self.why {
-            PassedOverReason::Blocked { blocking_accounts } => format!(
-                "{} has {} beneath it",
-                Label(&self.target),
-                Plural(*blocking_accounts, "blocking account")
-            ),
+            PassedOverReason::Blocked {
+                blocking_accounts,
+                carve_out,
+            } => {
+                let mut text = format!(
+                    "{} has {} beneath it",
+                    Label(&self.target),
+                    Plural(*blocking_accounts, "blocking account")
+                );
+                if let Some(why) = carve_out {
+                    let _ = write!(text, " and cannot carve them out: {why}");
+                }
+                text
+            }
             PassedOverReason::Full {
                 existing_policies,
                 needed_policies,
@@ -286,6 +299,11 @@ pub struct Recommendation {
     /// For a check with an allowlist that comes out empty here: what the guardrail denies
     /// from now on, in a sentence.
     pub empty_allowlist: Option<String>,
+    /// Carve-out: the blocking accounts beneath the target that its statements exempt by
+    /// condition (`aws:PrincipalAccount` for SCPs, `aws:ResourceAccount` for RCPs), with why
+    /// each blocks. Empty for a plain attachment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carved_out: Vec<BlockingAccount>,
     /// A sentence explaining the choice.
     pub reasoning: String,
 }
@@ -369,6 +387,9 @@ pub struct TargetCheck {
     pub check_id: String,
     /// The allowlist the statements were built with.
     pub allowlist: Vec<String>,
+    /// The blocking accounts the statements exempt (carve-out), each with why it blocks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carved_out: Vec<String>,
     /// The check's statements for this target (shared by every target with the same
     /// allowlist).
     #[serde(serialize_with = "as_slice")]
@@ -917,9 +938,11 @@ pub enum PlacementError {
 /// A plan that would take the organization over a quota on the number of policies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the plan needs {new} new {kind}s and the organization holds {existing} other customer-managed {kind}s: {total} in all, {over} over the organization quota of {quota} (`limits.{key}`; raise it only if AWS raised your quota)",
-    total = new + existing,
-    over = new + existing - quota
+    "the plan needs {}; with the organization's {} that makes {}, {} over the organization quota of {quota} (`limits.{key}`; raise it only if AWS raised your quota)",
+    Plural(*new, &format!("new {kind}")),
+    Plural(*existing, &format!("other customer-managed {kind}")),
+    new + existing,
+    (new + existing).saturating_sub(*quota)
 )]
 pub struct QuotaError {
     /// `SCP` or `RCP`.
@@ -1156,13 +1179,64 @@ fn place_kind<S>(
 where
     S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
 {
-    // Keyed by the target's rank, so iteration is already in `target_order`.
-    let mut slots: BTreeMap<usize, Slot> = BTreeMap::new();
-    let checks = runs
+    let place_all = |carve: &[bool]| {
+        // Keyed by the target's rank, so iteration is already in `target_order`.
+        let mut slots: BTreeMap<usize, Slot> = BTreeMap::new();
+        let checks: Vec<CheckPlacement> = runs
+            .iter()
+            .zip(carve)
+            .map(|(run, &carve)| place_check(tree, settings, run, statements, carve, &mut slots))
+            .collect();
+        (checks, slots)
+    };
+    let mut carve = vec![settings.strategy == Strategy::CarveOut; runs.len()];
+    let mut placed = place_all(&carve);
+    if !carve.contains(&true) {
+        return placed;
+    }
+    // Carve-out never protects fewer accounts than strict placement. Checks share the slots of
+    // a target, so a carve-out can take room a later check needed; only a check that leaves
+    // clean accounts uncovered can have lost any. Such checks are compared with strict
+    // placement, and a check that covers less is placed strictly (with every check before it,
+    // if that is not enough) until none does.
+    let strict = std::cell::OnceCell::new();
+    loop {
+        let strict = strict.get_or_init(|| place_all(&vec![false; runs.len()]).0);
+        let losing: Vec<usize> = placed
+            .0
+            .iter()
+            .zip(strict)
+            .enumerate()
+            .filter(|(_, (p, s))| !p.uncovered_accounts.is_empty() && !covers_all(p, s))
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&first) = losing.first() else {
+            return placed;
+        };
+        if carve[first] {
+            for &i in &losing {
+                carve[i] = false;
+            }
+        } else {
+            // Already strict, yet it lost: earlier checks' carve-outs took its room.
+            carve[..first].fill(false);
+        }
+        placed = place_all(&carve);
+    }
+}
+
+/// Whether `placement` covers every account `strict` covers.
+fn covers_all(placement: &CheckPlacement, strict: &CheckPlacement) -> bool {
+    let covered: BTreeSet<&AccountId> = placement
+        .recommendations
         .iter()
-        .map(|run| place_check(tree, settings, run, statements, &mut slots))
+        .flat_map(|r| r.covered_accounts.iter().map(|a| &a.id))
         .collect();
-    (checks, slots)
+    strict
+        .recommendations
+        .iter()
+        .flat_map(|r| r.covered_accounts.iter())
+        .all(|a| covered.contains(&a.id))
 }
 
 /// Packs every target's statements into policies: SCP targets first, each kind in target
@@ -1273,6 +1347,7 @@ fn place_check<S>(
     settings: &Settings,
     run: &CheckRun,
     statements: &S,
+    carve: bool,
     slots: &mut BTreeMap<usize, Slot>,
 ) -> CheckPlacement
 where
@@ -1303,9 +1378,40 @@ where
             continue; // a blocking account: listed once per check, nothing below it
         }
         let target = &data.target;
+        let key = data.rank;
+        let existing_here = data.existing[kind_index(run.kind)];
+        let room = Room {
+            existing: existing_here,
+            max,
+            limit,
+        };
         if scan.blocking > 0 {
+            let mut refused = None;
+            if carve && scan.clean > 0 {
+                let sub = subtree(tree, run, &verdicts, accounts);
+                match carve_out(run, &sub, statements, slots.get(&key), room) {
+                    Ok((list, sizes)) => {
+                        let check = TargetCheck {
+                            check_id: run.check_id.to_owned(),
+                            allowlist: sub.allowlist.iter().cloned().collect(),
+                            carved_out: sub
+                                .blocking
+                                .iter()
+                                .map(BlockingAccount::describe)
+                                .collect(),
+                            statements: list,
+                        };
+                        fill_slot(slots, key, target, existing_here, check, sizes);
+                        recommendations
+                            .push((data.rank, recommendation(run, target, sub, pending)));
+                        continue;
+                    }
+                    Err(why) => refused = Some(why),
+                }
+            }
             let why = PassedOverReason::Blocked {
                 blocking_accounts: scan.blocking,
+                carve_out: refused,
             };
             let blocked = Rc::new(Blocked {
                 node_id: target.id.clone(),
@@ -1321,25 +1427,7 @@ where
             uncovered.extend(refused);
             continue;
         }
-        // Many targets share an allowlist (often the empty one): build each once.
-        let (new_statements, new_sizes) = if let Some((list, sizes)) = built.get(&sub.allowlist) {
-            (Arc::clone(list), Arc::clone(sizes))
-        } else {
-            let list: Arc<[Statement]> = statements(run, &sub.allowlist).into();
-            let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
-            built.insert(
-                sub.allowlist.clone(),
-                (Arc::clone(&list), Arc::clone(&sizes)),
-            );
-            (list, sizes)
-        };
-        let key = data.rank;
-        let existing_here = data.existing[kind_index(run.kind)];
-        let room = Room {
-            existing: existing_here,
-            max,
-            limit,
-        };
+        let (new_statements, new_sizes) = build_once(&mut built, run, &sub.allowlist, statements);
         if let Some(why) = obstacle(slots.get(&key), &new_sizes, room) {
             if let NodeKind::Account(a) = data.kind {
                 uncovered.push(UncoveredAccount {
@@ -1353,18 +1441,13 @@ where
             }
             continue;
         }
-        let slot = slots.entry(key).or_insert_with(|| Slot {
-            target: target.clone(),
-            existing: existing_here,
-            checks: Vec::new(),
-            sizes: Vec::new(),
-        });
-        slot.checks.push(TargetCheck {
+        let check = TargetCheck {
             check_id: run.check_id.to_owned(),
             allowlist: sub.allowlist.iter().cloned().collect(),
+            carved_out: Vec::new(),
             statements: new_statements,
-        });
-        slot.sizes.push(new_sizes);
+        };
+        fill_slot(slots, key, target, existing_here, check, new_sizes);
         recommendations.push((data.rank, recommendation(run, target, sub, pending)));
     }
     // Ranks are distinct, so this is `target_order` without comparing paths.
@@ -1373,7 +1456,8 @@ where
     finish_check(tree, run, whole, recommendations, uncovered)
 }
 
-/// The recommendation to attach `run`'s guardrail to `target`, with `sub` beneath it.
+/// The recommendation to attach `run`'s guardrail to `target`, with `sub` beneath it (a
+/// carve-out when `sub` holds blocking accounts: the statements exempt them).
 fn recommendation(
     run: &CheckRun,
     target: &Target,
@@ -1384,9 +1468,14 @@ fn recommendation(
         .empty_allowlist
         .filter(|_| sub.allowlist.is_empty())
         .map(|effect| format!("From now on, {effect}."));
-    let reasoning = recommendation_reasoning(target, &sub, &pending);
+    let reasoning = if sub.blocking.is_empty() {
+        recommendation_reasoning(target, &sub, &pending)
+    } else {
+        carve_out_reasoning(run.kind, target, &sub, &pending)
+    };
     Recommendation {
         empty_allowlist,
+        carved_out: sub.blocking,
         target: target.clone(),
         covered_accounts: sub.clean,
         skipped_accounts: sub.skipped,
@@ -1396,6 +1485,126 @@ fn recommendation(
         allowlist: sub.allowlist.into_iter().collect(),
         reasoning,
     }
+}
+
+/// The statements of `run` for a target with `sub` beneath it, with its blocking accounts
+/// exempted, and their sizes; or why the target cannot take them.
+fn carve_out<S>(
+    run: &CheckRun,
+    sub: &Subtree,
+    statements: &S,
+    slot: Option<&Slot>,
+    room: Room,
+) -> Result<Built, String>
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
+    if run.require_allowlist && run.empty_allowlist.is_some() && sub.allowlist.is_empty() {
+        return Err("require_allowlist is set and the allowlist here would be empty".to_owned());
+    }
+    let accounts: Vec<String> = sub.blocking.iter().map(|b| b.id.to_string()).collect();
+    let list: Arc<[Statement]> =
+        policies::carve_out(statements(run, &sub.allowlist), run.kind, &accounts).into();
+    let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
+    match obstacle(slot, &sizes, room) {
+        None => Ok((list, sizes)),
+        Some(PassedOverReason::TooLarge { size, limit }) => Err(format!(
+            "exempting {} makes a statement of {size} characters, over the {} limit of {limit}",
+            Plural(accounts.len(), "account"),
+            kind_name(run.kind)
+        )),
+        Some(PassedOverReason::Full {
+            existing_policies,
+            needed_policies,
+            max_policies,
+        }) => Err(format!(
+            "it already holds {existing_policies} {kind}s and would need {needed_policies} new, over the limit of {max_policies} per target",
+            kind = kind_name(run.kind)
+        )),
+        Some(PassedOverReason::Blocked { .. }) => Err(String::new()),
+    }
+}
+
+/// Why a carve-out target takes the guardrail, naming the first exempted accounts (the
+/// recommendation lists them all).
+fn carve_out_reasoning(
+    kind: CheckKind,
+    target: &Target,
+    sub: &Subtree,
+    pending: &Pending,
+) -> String {
+    let named: Vec<String> = sub
+        .blocking
+        .iter()
+        .take(NAMED_BLOCKERS)
+        .map(BlockingAccount::describe)
+        .collect();
+    let more = sub.blocking.len().saturating_sub(named.len());
+    let mut text = format!(
+        "Carve-out: attach at {} ({} covered, and every account added beneath it later), exempting by condition on `{}` the {} beneath it: {}{}.",
+        Label(target),
+        Plural(sub.clean.len(), "account"),
+        policies::carve_out_key(kind),
+        Plural(sub.blocking.len(), "blocking account"),
+        named.join("; "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
+    if let Some(not_higher) = &pending.not_higher {
+        text.push_str(not_higher);
+    }
+    if !sub.skipped.is_empty() {
+        let skipped: Vec<String> = sub.skipped.iter().map(AccountRef::label).collect();
+        let _ = write!(
+            text,
+            " Also applies to {} in skip_account_ids, not analyzed: {}.",
+            Plural(sub.skipped.len(), "account"),
+            skipped.join(", ")
+        );
+    }
+    text
+}
+
+/// `run`'s statements for `allowlist`, and their sizes. Many targets share an allowlist (often
+/// the empty one): each is built once.
+fn build_once<S>(
+    built: &mut BTreeMap<BTreeSet<String>, Built>,
+    run: &CheckRun,
+    allowlist: &BTreeSet<String>,
+    statements: &S,
+) -> Built
+where
+    S: Fn(&CheckRun, &BTreeSet<String>) -> Vec<Statement> + ?Sized,
+{
+    if let Some((list, sizes)) = built.get(allowlist) {
+        return (Arc::clone(list), Arc::clone(sizes));
+    }
+    let list: Arc<[Statement]> = statements(run, allowlist).into();
+    let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
+    built.insert(allowlist.clone(), (Arc::clone(&list), Arc::clone(&sizes)));
+    (list, sizes)
+}
+
+/// Adds one check's statements to the slot of `target` (`key`, its rank), creating the slot.
+fn fill_slot(
+    slots: &mut BTreeMap<usize, Slot>,
+    key: usize,
+    target: &Target,
+    existing: usize,
+    check: TargetCheck,
+    sizes: Arc<[usize]>,
+) {
+    let slot = slots.entry(key).or_insert_with(|| Slot {
+        target: target.clone(),
+        existing,
+        checks: Vec::new(),
+        sizes: Vec::new(),
+    });
+    slot.checks.push(check);
+    slot.sizes.push(sizes);
 }
 
 /// With `require_allowlist`, the clean accounts of a target whose allowlist is empty, reported
@@ -1687,11 +1896,19 @@ fn check_reasoning(
         Plural(covered, "clean account"),
         Plural(recommendations.len(), "attachment")
     );
-    if !whole.blocking.is_empty() {
+    let carved: usize = recommendations.iter().map(|r| r.carved_out.len()).sum();
+    if carved > 0 {
+        let _ = write!(
+            text,
+            "; {} exempted by carve-out",
+            Plural(carved, "blocking account")
+        );
+    }
+    if whole.blocking.len() > carved {
         let _ = write!(
             text,
             "; {} left out",
-            Plural(whole.blocking.len(), "blocking account")
+            Plural(whole.blocking.len() - carved, "blocking account")
         );
     }
     if !uncovered.is_empty() {

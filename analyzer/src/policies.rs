@@ -322,6 +322,66 @@ pub fn pack_sizes(sizes: &[usize], limit: usize) -> Vec<Bin> {
     bins
 }
 
+/// The condition key a carve-out exempts accounts by: the account of the principal making
+/// the request for SCPs (which govern principals), the account owning the resource for RCPs
+/// (which govern resources). See `documentation/CARVE_OUT.md` for why neither can widen
+/// anything beyond the accounts named.
+pub fn carve_out_key(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Scp => "aws:PrincipalAccount",
+        CheckKind::Rcp => "aws:ResourceAccount",
+    }
+}
+
+/// `statements` with every Deny statement exempting `accounts`: a `StringNotEquals` on
+/// [`carve_out_key`], and-ed with the statement's own conditions (the keys of one condition
+/// block all hold). Where the statement already has `StringNotEquals` on that key, the values
+/// are merged: "none of A" and "none of B" is "none of A and B".
+pub fn carve_out(
+    mut statements: Vec<Statement>,
+    kind: CheckKind,
+    accounts: &[String],
+) -> Vec<Statement> {
+    if accounts.is_empty() {
+        return statements;
+    }
+    let key = carve_out_key(kind);
+    for statement in &mut statements {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+            continue;
+        }
+        let condition = statement
+            .entry("Condition")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(condition) = condition else {
+            continue; // never built by a check: conditions are objects
+        };
+        let operator = condition
+            .entry("StringNotEquals")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(operator) = operator else {
+            continue;
+        };
+        let mut values: BTreeSet<String> = accounts.iter().cloned().collect();
+        match operator.get(key) {
+            Some(Value::String(one)) => {
+                values.insert(one.clone());
+            }
+            Some(Value::Array(many)) => {
+                values.extend(many.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            _ => {}
+        }
+        let value = if values.len() == 1 {
+            values.into_iter().next().map_or(Value::Null, Value::String)
+        } else {
+            Value::Array(values.into_iter().map(Value::String).collect())
+        };
+        operator.insert(key.to_owned(), value);
+    }
+    statements
+}
+
 /// The distinct `Sid`s of some statements, for reports.
 pub fn sids<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> BTreeSet<String> {
     statements

@@ -672,6 +672,7 @@ fn document_hcl<'a>(
 struct CheckContext {
     id: String,
     reasoning: String,
+    carved_out: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -1072,6 +1073,7 @@ fn render_target<'a>(
         .checks
         .iter()
         .map(|c| CheckContext {
+            carved_out: c.carved_out.iter().map(|a| comment_text(a)).collect(),
             id: comment_text(&c.check_id),
             reasoning: comment_text(
                 reasons

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use headroom_schemas::AccountId;
-use headroom_schemas::config::{Config, Limits};
+use headroom_schemas::config::{Config, Limits, Strategy};
 use headroom_schemas::org::{Account, Organization};
 
 use crate::AnalyzeError;
@@ -24,6 +24,8 @@ pub struct Settings {
     pub checks: BTreeMap<String, serde_json::Value>,
     /// AWS quotas.
     pub limits: Limits,
+    /// `placement.strategy`: carve-out (default) or strict.
+    pub strategy: Strategy,
     /// The management account the configuration names, if any.
     pub management_account_id: Option<AccountId>,
 }
@@ -38,6 +40,7 @@ impl Settings {
             account_name_tag: config.account_tag_layout.name.clone(),
             checks: config.checks.clone(),
             limits: config.limits,
+            strategy: config.placement.strategy,
             management_account_id: config.management_account_id.clone(),
         }
     }

@@ -207,6 +207,11 @@ pub struct RecommendationSummary<'a> {
     /// For a check with an allowlist that is empty here: what the guardrail denies from now
     /// on, in a sentence.
     pub empty_allowlist: Option<&'a str>,
+    /// Carve-out: the blocking accounts beneath the target that the statements exempt by
+    /// condition (`aws:PrincipalAccount` for SCPs, `aws:ResourceAccount` for RCPs), each with
+    /// why it blocks. Absent for a plain attachment.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub carved_out: &'a [BlockingAccount],
     /// A sentence explaining the choice.
     pub reasoning: &'a str,
     /// The Terraform file, relative to the SCP or RCP directory.
@@ -386,6 +391,7 @@ fn check_summary<'a>(
                 passed_over: &r.passed_over,
                 allowlist: &r.allowlist,
                 empty_allowlist: r.empty_allowlist.as_deref(),
+                carved_out: &r.carved_out,
                 reasoning: &r.reasoning,
                 terraform_file: target.map_or("", |t| t.terraform_file),
                 policies: target
@@ -948,6 +954,13 @@ impl Block<'_> {
             .map(|a| format!("{} ({})", a.name, a.id))
             .collect();
         line(out, "Skipped Accounts Covered", &skipped.join(", "));
+        let carved: Vec<String> = self
+            .recs
+            .iter()
+            .flat_map(|r| r.carved_out.iter())
+            .map(BlockingAccount::describe)
+            .collect();
+        line(out, "Carved Out", &carved.join("; "));
         let denied: BTreeSet<&str> = self.recs.iter().filter_map(|r| r.empty_allowlist).collect();
         for effect in denied {
             line(out, "Empty Allowlist", effect);

@@ -14,10 +14,18 @@ use headroom_analyzer::placement::{Plan, place};
 use headroom_analyzer::render::{self, SnapshotFacts};
 use headroom_analyzer::{AnalyzeError, Settings, managed, rollout, summary};
 use headroom_schemas::Policies;
-use headroom_schemas::config::Config;
+use headroom_schemas::config::{Config, Strategy};
 use headroom_schemas::org::PolicyTypeSummary;
 use placement_common::*;
 use proptest::prelude::*;
+
+/// Settings placing strictly: only nodes with no blocking account beneath them.
+fn strict() -> Settings {
+    Settings {
+        strategy: Strategy::Strict,
+        ..Settings::default()
+    }
+}
 
 fn enabled() -> Vec<PolicyTypeSummary> {
     ["RESOURCE_CONTROL_POLICY", "SERVICE_CONTROL_POLICY"]
@@ -84,7 +92,7 @@ fn four_foreign_policies_and_headroom_s_own_stay_put() {
         CheckKind::Scp,
         &[("400000000001", violating("bad"))],
     );
-    let plan = assert_fixed_point(&org, &Settings::default(), &[r]);
+    let plan = assert_fixed_point(&org, &strict(), &[r]);
     let sec = plan
         .targets
         .iter()
@@ -130,7 +138,7 @@ fn a_blocked_target_reports_the_removal_with_why() {
         CheckKind::Scp,
         &[("400000000001", violating("imds_v1_allowed"))],
     );
-    let (plan2, _, json) = outputs(&org, &after, &Settings::default(), &[blocked]);
+    let (plan2, _, json) = outputs(&org, &after, &strict(), &[blocked]);
     assert_eq!(plan2.removals.len(), 1);
     let removal = &plan2.removals[0];
     assert_eq!(removal.check_id, "deny_a");
@@ -170,11 +178,11 @@ fn moves_up_and_disabled_checks_are_reported_too() {
         ),
         run(&org, "deny_s3_third_party_access", CheckKind::Rcp, &[]),
     ];
-    let (plan, _, _) = outputs(&org, &org.policies, &Settings::default(), &first);
+    let (plan, _, _) = outputs(&org, &org.policies, &strict(), &first);
     let after = applied(&org, &org.policies, &plan);
     // Next week dev1 is fixed (deny_a moves up to the root) and the RCP check is disabled.
     let second = [run(&org, "deny_a", CheckKind::Scp, &[])];
-    let (plan2, _, _) = outputs(&org, &after, &Settings::default(), &second);
+    let (plan2, _, _) = outputs(&org, &after, &strict(), &second);
     let a = plan2
         .removals
         .iter()
@@ -251,7 +259,7 @@ fn organization_quotas_count_foreign_policies_and_refuse_the_plan() {
         CheckKind::Rcp,
         &[("200000000004", violating("wildcard_principal"))],
     );
-    let mut settings = Settings::default();
+    let mut settings = strict();
     settings.limits.max_rcps_per_organization = 3;
     let err = place(
         &org.org,
@@ -263,7 +271,7 @@ fn organization_quotas_count_foreign_policies_and_refuse_the_plan() {
     .unwrap_err();
     assert_eq!(
         AnalyzeError::from(err).to_string(),
-        "the plan needs 3 new RCPs and the organization holds 1 other customer-managed RCPs: 4 in all, 1 over the organization quota of 3 (`limits.max_rcps_per_organization`; raise it only if AWS raised your quota)"
+        "the plan needs 3 new RCPs; with the organization's 1 other customer-managed RCP that makes 4, 1 over the organization quota of 3 (`limits.max_rcps_per_organization`; raise it only if AWS raised your quota)"
     );
     // Headroom's own earlier policies are replaced, so they do not count.
     settings.limits.max_rcps_per_organization = 4;
@@ -345,12 +353,15 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// Over random organizations whose targets hold 0 to 5 foreign policies of each type:
-    /// analyze → apply → analyze repeats the Terraform and `summary.json` byte for byte, and
-    /// removes nothing.
+    /// Over random organizations whose targets hold 0 to 5 foreign policies of each type, with
+    /// either strategy: analyze → apply → analyze repeats the Terraform and `summary.json`
+    /// byte for byte, and removes nothing.
     #[test]
-    fn analyze_apply_analyze_is_a_fixed_point(case in case_strategy(5)) {
-        let settings = settings_at_aws_limits();
+    fn analyze_apply_analyze_is_a_fixed_point(case in case_strategy(5), carve in any::<bool>()) {
+        let mut settings = settings_at_aws_limits();
+        if !carve {
+            settings.strategy = Strategy::Strict;
+        }
         let org = &case.org;
         let (plan, files, json) = outputs(org, &org.policies, &settings, &case.runs);
         let once = applied(org, &org.policies, &plan);
@@ -390,11 +401,14 @@ fn analyze_demo(dir: &Path, config: &str) -> (Option<i32>, String) {
 #[test]
 fn a_plan_over_an_organization_quota_is_never_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, stderr) = analyze_demo(dir.path(), "limits: {max_rcps_per_organization: 5}\n");
+    let (code, stderr) = analyze_demo(
+        dir.path(),
+        "placement: {strategy: strict}\nlimits: {max_rcps_per_organization: 5}\n",
+    );
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(
         stderr,
-        "error: the plan needs 8 new RCPs and the organization holds 1 other customer-managed RCPs: 9 in all, 4 over the organization quota of 5 (`limits.max_rcps_per_organization`; raise it only if AWS raised your quota)\n"
+        "error: the plan needs 8 new RCPs; with the organization's 1 other customer-managed RCP that makes 9, 4 over the organization quota of 5 (`limits.max_rcps_per_organization`; raise it only if AWS raised your quota)\n"
     );
     let out = dir.path().join("out");
     assert!(!out.join("summary.json").exists());

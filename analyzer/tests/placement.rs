@@ -43,7 +43,7 @@ fn a_clean_organization_gets_one_root_attachment() {
     let org = sample();
     let p = plan(
         &org,
-        &Settings::default(),
+        &strict_settings(),
         &[run(&org, "deny_a", CheckKind::Scp, &[])],
     );
     let check = &p.checks[0];
@@ -68,7 +68,7 @@ fn root_level_accounts_and_a_mixed_ou_beside_clean_ones() {
         CheckKind::Scp,
         &[("400000000001", violating("bad"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::Ou);
     assert_eq!(
@@ -139,7 +139,7 @@ fn nested_five_deep() {
         CheckKind::Rcp,
         &[("600000000002", violating("wildcard_principal"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     // L1 and L2 hold the violator; L3 is the highest clean node.
     assert_eq!(targets(check), [(Level::Ou, "ou-3".to_owned())]);
@@ -156,7 +156,7 @@ fn nested_five_deep() {
         CheckKind::Scp,
         &[("600000000005", violating("x"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     assert_eq!(
         targets(&p.checks[0]),
         [
@@ -178,7 +178,7 @@ fn a_target_already_holding_five_policies_pushes_down() {
         CheckKind::Scp,
         &[("300000000001", violating("x"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert!(targets(check).contains(&(Level::Account, "300000000002".to_owned())));
     assert!(!targets(check).iter().any(|(_, id)| id == "ou-pay"));
@@ -209,7 +209,7 @@ fn a_target_already_holding_five_policies_pushes_down() {
         CheckKind::Rcp,
         &[("300000000001", violating("x"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     assert!(targets(&p.checks[0]).contains(&(Level::Ou, "ou-pay".to_owned())));
 }
 
@@ -225,7 +225,7 @@ fn a_full_account_is_reported_uncovered() {
         CheckKind::Scp,
         &[("300000000001", violating("x"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.uncovered_accounts.len(), 1);
     assert_eq!(check.uncovered_accounts[0].id.as_str(), "300000000002");
@@ -237,7 +237,7 @@ fn a_full_root_splits_into_its_children() {
     let org = sample().existing(CheckKind::Scp, ROOT, 5);
     let p = plan(
         &org,
-        &Settings::default(),
+        &strict_settings(),
         &[run(&org, "deny_a", CheckKind::Scp, &[])],
     );
     assert_eq!(
@@ -260,7 +260,7 @@ fn checks_share_slots_in_id_order() {
         .into_iter()
         .map(|c| run(&org, c, CheckKind::Scp, &[]))
         .collect();
-    let p = plan(&org, &Settings::default(), &runs);
+    let p = plan(&org, &strict_settings(), &runs);
     assert_eq!(
         p.checks
             .iter()
@@ -275,7 +275,7 @@ fn checks_share_slots_in_id_order() {
     // With a limit that fits one statement per document, the root can take two checks; the
     // third (by ID) moves down to the root's children.
     let one = statements(&runs[0], &BTreeSet::new());
-    let mut settings = Settings::default();
+    let mut settings = strict_settings();
     settings.limits.scp_max_chars =
         policies::empty_document_size() + policies::statement_size(&one[0]) + 1;
     let p = plan(&org, &settings, &runs);
@@ -305,7 +305,7 @@ fn rcp_allowlist_is_the_union_beneath_plus_configured_extras() {
         ],
     );
     r.configured_allowlist.insert("999999999990".to_owned());
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     let sec = check
         .recommendations
@@ -351,7 +351,7 @@ fn a_wildcard_account_blocks_its_ancestors_only() {
         CheckKind::Rcp,
         &[("300000000002", violating("wildcard_principal"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert_eq!(
         targets(check),
@@ -368,7 +368,7 @@ fn a_wildcard_account_blocks_its_ancestors_only() {
 #[test]
 fn management_skipped_and_inactive_accounts_never_block() {
     let org = sample().suspended("400000000002");
-    let mut settings = Settings::default();
+    let mut settings = strict_settings();
     settings.skip_account_ids.insert(id("200000000002"));
     let r = run(
         &org,
@@ -405,7 +405,7 @@ fn incomplete_and_missing_verdicts_block() {
         &[("200000000001", incomplete("eu-west-1 aoss: AccessDenied"))],
     );
     r.verdicts.remove(&id("500000000001"));
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     let statuses: BTreeMap<String, BlockStatus> = check
         .blocking_accounts
@@ -437,7 +437,7 @@ fn nothing_coverable_gives_none_with_reasons() {
         CheckKind::Scp,
         &[("700000000001", violating("imds_v1_allowed"))],
     );
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::None);
     assert!(check.recommendations.is_empty());
@@ -477,7 +477,7 @@ fn an_allowlist_too_large_for_a_node_moves_down_to_smaller_ones() {
         .map(|(id, v)| (id.as_str(), v.clone()))
         .collect();
     let r = run(&org, "deny_iam_user_creation", CheckKind::Scp, &overrides);
-    let p = plan(&org, &Settings::default(), &[r]);
+    let p = plan(&org, &strict_settings(), &[r]);
     let check = &p.checks[0];
     assert_eq!(
         targets(check),
@@ -510,7 +510,7 @@ fn a_statement_too_large_even_for_one_account_is_reported_with_check_and_size() 
     r.configured_allowlist = (0..400)
         .map(|i| format!("arn:aws:iam::{i:012}:user/u"))
         .collect();
-    let p = plan(&org, &Settings::default(), &[r.clone()]);
+    let p = plan(&org, &strict_settings(), &[r.clone()]);
     let check = &p.checks[0];
     assert_eq!(check.level, PlacementLevel::None);
     assert_eq!(check.uncovered_accounts.len(), 7);
@@ -560,7 +560,7 @@ fn a_large_allowlist_forces_packing_into_several_policies() {
         r
     })
     .collect();
-    let mut settings = Settings::default();
+    let mut settings = strict_settings();
     settings.limits.max_policies_per_target = 10;
     let p = plan(&org, &settings, &runs);
     let root = p.targets.iter().find(|t| t.target.id == ROOT).unwrap();
@@ -573,7 +573,7 @@ fn a_large_allowlist_forces_packing_into_several_policies() {
     // With the default 5 slots, 2 of them taken, six checks fit at the root (two statements a
     // document) and the last three move down to the root's children.
     let org = org.existing(CheckKind::Scp, ROOT, 2);
-    let p = plan(&org, &Settings::default(), &runs);
+    let p = plan(&org, &strict_settings(), &runs);
     let root = p.targets.iter().find(|t| t.target.id == ROOT).unwrap();
     assert_eq!(root.policies.len(), 3);
     let levels: Vec<PlacementLevel> = p.checks.iter().map(|c| c.level).collect();
@@ -588,10 +588,10 @@ fn input_order_does_not_matter() {
         .into_iter()
         .map(|c| run(&org, c, CheckKind::Scp, &[("400000000001", violating("x"))]))
         .collect();
-    let forward = plan(&org, &Settings::default(), &runs);
+    let forward = plan(&org, &strict_settings(), &runs);
     let mut reversed = runs.clone();
     reversed.reverse();
-    assert_eq!(forward, plan(&org, &Settings::default(), &reversed));
+    assert_eq!(forward, plan(&org, &strict_settings(), &reversed));
 }
 
 // ---- Property tests ----------------------------------------------------------------------
@@ -641,7 +641,7 @@ fn beneath(org: &Org, node: &str) -> Vec<String> {
 }
 
 fn settings_for_props() -> Settings {
-    let mut s = Settings::default();
+    let mut s = strict_settings();
     s.limits.max_policies_per_target = MAX;
     s.limits.scp_max_chars = uniform_limit();
     s.limits.rcp_max_chars = uniform_limit();
@@ -740,4 +740,215 @@ proptest! {
         reversed.reverse();
         prop_assert_eq!(&plan, &place(&org.org, &org.policies, &settings, &reversed, &uniform).unwrap());
     }
+}
+
+/// The accounts the plan's policies actually constrain for `check`: every account at or beneath
+/// a target holding the check's statements, unless those statements exempt it by condition
+/// (read from the statements themselves, not from the recommendations).
+fn constrained(org: &Org, plan: &Plan, check: &CheckPlacement) -> BTreeSet<String> {
+    let key = policies::carve_out_key(check.kind);
+    let mut out = BTreeSet::new();
+    for target in plan.targets.iter().filter(|t| t.kind == check.kind) {
+        let Some(placed) = target.checks.iter().find(|c| c.check_id == check.check_id) else {
+            continue;
+        };
+        let exempted: BTreeSet<String> = placed
+            .statements
+            .iter()
+            .filter_map(|s| s.get("Condition")?.get("StringNotEquals")?.get(key))
+            .flat_map(|v| match v {
+                serde_json::Value::String(one) => vec![one.clone()],
+                serde_json::Value::Array(many) => many
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        for account in beneath(org, &target.target.id) {
+            if !exempted.contains(&account) {
+                out.insert(account);
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/placement.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Carve-out placement: never fewer accounts covered than strict placement, no blocking
+    /// account ever constrained (the statements exempt exactly the carved-out accounts), every
+    /// policy within its size and slot limits, and the organization quotas kept.
+    #[test]
+    fn carve_out_invariants(
+        case in case_strategy(MAX),
+        quota in 1usize..40,
+        limit in prop_oneof![Just(uniform_limit()), 250usize..1200],
+    ) {
+        let mut strict = settings_for_props();
+        strict.limits.scp_max_chars = limit;
+        strict.limits.rcp_max_chars = limit;
+        let mut carve = strict.clone();
+        carve.strategy = headroom_schemas::config::Strategy::CarveOut;
+        carve.limits.max_rcps_per_organization = quota;
+        carve.limits.max_scps_per_organization = quota;
+        let org = &case.org;
+        let strict_plan = place(&org.org, &org.policies, &strict, &case.runs, &uniform).unwrap();
+        let plan = match place(&org.org, &org.policies, &carve, &case.runs, &uniform) {
+            Ok(plan) => plan,
+            Err(e) => {
+                // Refused only for a quota, and then rightly.
+                prop_assert!(e.to_string().contains("over the organization quota"), "{}", e);
+                return Ok(());
+            }
+        };
+        for used in headroom_analyzer::placement::quota_use(&plan, &org.policies, &carve.limits) {
+            prop_assert!(used.new_policies + used.existing_policies <= used.quota);
+        }
+        for t in &plan.targets {
+            prop_assert!(t.existing_policies + t.policies.len() <= MAX, "{:?} over the slots", t.target.id);
+            for p in &t.policies {
+                prop_assert!(p.size <= limit);
+            }
+        }
+        let mut runs: Vec<&CheckRun> = case.runs.iter().collect();
+        runs.sort_by_key(|r| (r.kind, r.check_id));
+        for ((check, strict_check), run) in plan.checks.iter().zip(&strict_plan.checks).zip(runs) {
+            let covered: BTreeSet<String> = check
+                .recommendations
+                .iter()
+                .flat_map(|r| r.covered_accounts.iter().map(|a| a.id.to_string()))
+                .collect();
+            let strict_covered: BTreeSet<String> = strict_check
+                .recommendations
+                .iter()
+                .flat_map(|r| r.covered_accounts.iter().map(|a| a.id.to_string()))
+                .collect();
+            prop_assert!(covered.is_superset(&strict_covered), "{}: carve-out covers less", check.check_id);
+            let constrained = constrained(org, &plan, check);
+            for account in &constrained {
+                prop_assert!(!blocks(run, account), "{}: blocking {} constrained", check.check_id, account);
+            }
+            // What the recommendations say is what the statements do.
+            for account in &covered {
+                prop_assert!(constrained.contains(account), "{}: {} covered but exempt", check.check_id, account);
+            }
+            for rec in &check.recommendations {
+                let carved: BTreeSet<String> = rec.carved_out.iter().map(|b| b.id.to_string()).collect();
+                let blocking_beneath: BTreeSet<String> = beneath(org, &rec.target.id)
+                    .into_iter()
+                    .filter(|a| blocks(run, a))
+                    .collect();
+                prop_assert_eq!(carved, blocking_beneath);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_carve_out_never_takes_the_room_another_check_needed() {
+    // The root holds 4 foreign SCPs: one slot. `deny_a` could carve out `b` at the root, and
+    // `deny_b` (clean everywhere) needs the root too, but the two do not fit one document. `a`
+    // sits directly under the root and its own account is full, so `deny_b` placed below the
+    // root would leave it uncovered. Carve-out must not cost `deny_b` that account: `deny_a`
+    // is placed strictly instead, and `deny_b` keeps the root.
+    let org = Org::new()
+        .ou("ou-x", "X", ROOT)
+        .account("200000000001", "a", ROOT)
+        .account("200000000002", "b", "ou-x")
+        .account("200000000003", "c", "ou-x")
+        .existing(CheckKind::Scp, ROOT, 4)
+        .existing(CheckKind::Scp, "200000000001", 5);
+    let runs = [
+        run(
+            &org,
+            "deny_a",
+            CheckKind::Scp,
+            &[("200000000002", violating("bad"))],
+        ),
+        run(&org, "deny_b", CheckKind::Scp, &[]),
+    ];
+    let carved = policies::carve_out(
+        uniform(&runs[0], &BTreeSet::new()),
+        CheckKind::Scp,
+        &["200000000002".to_owned()],
+    );
+    let mut settings = strict_settings();
+    settings.strategy = headroom_schemas::config::Strategy::CarveOut;
+    settings.limits.scp_max_chars =
+        policies::empty_document_size() + policies::statement_size(&carved[0]);
+    let p = place(&org.org, &org.policies, &settings, &runs, &uniform).unwrap();
+    let b = &p.checks[1];
+    assert_eq!(targets(b), [(Level::Root, ROOT.to_owned())]);
+    assert!(b.uncovered_accounts.is_empty());
+    let a = &p.checks[0];
+    assert!(a.recommendations.iter().all(|r| r.carved_out.is_empty()));
+    // Without the competition, deny_a alone is carved out at the root.
+    let alone = place(&org.org, &org.policies, &settings, &runs[..1], &uniform).unwrap();
+    assert_eq!(targets(&alone.checks[0]), [(Level::Root, ROOT.to_owned())]);
+    assert_eq!(alone.checks[0].recommendations[0].carved_out.len(), 1);
+}
+
+#[test]
+fn carve_out_falls_back_to_the_children_when_the_exemptions_do_not_fit() {
+    // Two blocking accounts under Dev: exempting both does not fit one document at the root,
+    // exempting one does at each child OU.
+    let org = sample();
+    let r = run(
+        &org,
+        "deny_a",
+        CheckKind::Scp,
+        &[
+            ("400000000001", violating("bad")),
+            ("300000000002", violating("bad")),
+        ],
+    );
+    let one = policies::carve_out(
+        uniform(&r, &BTreeSet::new()),
+        CheckKind::Scp,
+        &["400000000001".to_owned()],
+    );
+    let mut settings = strict_settings();
+    settings.strategy = headroom_schemas::config::Strategy::CarveOut;
+    settings.limits.scp_max_chars =
+        policies::empty_document_size() + policies::statement_size(&one[0]);
+    let p = place(&org.org, &org.policies, &settings, &[r], &uniform).unwrap();
+    let check = &p.checks[0];
+    let passed = &check.recommendations[0].passed_over[0];
+    assert_eq!(passed.target.id, ROOT);
+    assert!(
+        passed
+            .describe(CheckKind::Scp)
+            .starts_with("Root has 2 blocking accounts beneath it and cannot carve them out: exempting 2 accounts makes a statement of"),
+        "{}",
+        passed.describe(CheckKind::Scp)
+    );
+    // Workloads holds both blockers too; its children Prod and Dev carve out one each.
+    let carved: Vec<(String, Vec<String>)> = check
+        .recommendations
+        .iter()
+        .map(|r| {
+            (
+                r.target.id.clone(),
+                r.carved_out.iter().map(|b| b.id.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert!(
+        carved.contains(&("ou-prod".to_owned(), vec!["300000000002".to_owned()])),
+        "{carved:?}"
+    );
+    assert!(
+        carved.contains(&("ou-dev".to_owned(), vec!["400000000001".to_owned()])),
+        "{carved:?}"
+    );
+    assert!(
+        carved.contains(&("ou-sec".to_owned(), Vec::new())),
+        "{carved:?}"
+    );
 }

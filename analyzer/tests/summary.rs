@@ -11,8 +11,17 @@ use headroom_analyzer::{DEMO_CONFIG, DEMO_SNAPSHOT, Settings, analyze, render, s
 use headroom_schemas::Snapshot;
 use headroom_schemas::config::Config;
 
+/// The demo configuration: carve-out placement, the default.
 fn demo_settings() -> Settings {
     Settings::from_config(&Config::from_yaml(DEMO_CONFIG, Path::new("demo.yaml")).unwrap())
+}
+
+/// The demo configuration with `placement.strategy: strict`.
+fn strict_demo_settings() -> Settings {
+    Settings {
+        strategy: headroom_schemas::config::Strategy::Strict,
+        ..demo_settings()
+    }
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -62,20 +71,43 @@ fn snapshot_outputs(prefix: &str, outputs: &Outputs) {
     assert!(seen > 0);
 }
 
+/// Strict placement writes, byte for byte, what it wrote before carve-out placement existed:
+/// the `demo_*` and `hostile_*` snapshots predate it.
 #[test]
 fn demo_placement_outputs() {
     let outputs = run_in_pool(
         &headroom_schemas::read(DEMO_SNAPSHOT).unwrap(),
-        &demo_settings(),
+        &strict_demo_settings(),
         2,
     );
     snapshot_outputs("demo", &outputs);
 }
 
+/// Carve-out placement, the default: the demo as `analyze` shows it with no arguments.
+#[test]
+fn demo_carve_out_outputs() {
+    let outputs = run_in_pool(
+        &headroom_schemas::read(DEMO_SNAPSHOT).unwrap(),
+        &demo_settings(),
+        2,
+    );
+    snapshot_outputs("demo_carve_out", &outputs);
+}
+
 #[test]
 fn hostile_placement_outputs() {
-    let outputs = run_in_pool(&load("hostile.json"), &demo_settings(), 2);
-    snapshot_outputs("hostile", &outputs);
+    for (prefix, settings) in [
+        ("hostile", strict_demo_settings()),
+        ("hostile_carve_out", demo_settings()),
+    ] {
+        let outputs = run_in_pool(&load("hostile.json"), &settings, 2);
+        hostile_outputs_are_inert(prefix, &outputs);
+    }
+}
+
+/// Hostile names: snapshots, and no name can add a block or forge a stdout line.
+fn hostile_outputs_are_inert(prefix: &str, outputs: &Outputs) {
+    snapshot_outputs(prefix, outputs);
     // Terraform file names stay plain, and names only appear escaped.
     for file in outputs
         .files
@@ -89,7 +121,7 @@ fn hostile_placement_outputs() {
             "{}",
             file.path
         );
-        let text = text(&outputs, file.area, &file.path);
+        let text = text(outputs, file.area, &file.path);
         let body: hcl::Body = hcl::parse(&text).unwrap();
         for block in body.blocks() {
             assert!(
@@ -122,7 +154,7 @@ fn hostile_placement_outputs() {
 #[test]
 fn demo_writes_terraform_for_every_check_with_a_safe_placement() {
     let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
-    let outputs = run_in_pool(&snapshot, &demo_settings(), 2);
+    let outputs = run_in_pool(&snapshot, &strict_demo_settings(), 2);
     let summary: serde_json::Value =
         serde_json::from_str(&text(&outputs, Area::Out, summary::SUMMARY_FILE)).unwrap();
     let checks = summary["checks"].as_array().unwrap();
@@ -183,16 +215,18 @@ fn demo_writes_terraform_for_every_check_with_a_safe_placement() {
 fn output_is_identical_at_any_thread_count() {
     for name in ["demo.json", "hostile.json"] {
         let snapshot = load(name);
-        let one = run_in_pool(&snapshot, &demo_settings(), 1);
-        let four = run_in_pool(&snapshot, &demo_settings(), 4);
-        assert_eq!(one, four, "{name}");
+        for settings in [demo_settings(), strict_demo_settings()] {
+            let one = run_in_pool(&snapshot, &settings, 1);
+            let four = run_in_pool(&snapshot, &settings, 4);
+            assert_eq!(one, four, "{name}");
+        }
     }
 }
 
 #[test]
 fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
     let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
-    let mut settings = demo_settings();
+    let mut settings = strict_demo_settings();
     settings.exclude_account_ids = true;
     let outputs = run_in_pool(&snapshot, &settings, 2);
     let members: Vec<String> = snapshot
@@ -211,6 +245,21 @@ fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
     assert!(summary.contains("121212121212"));
     let org_info = text(&outputs, Area::Scps, render::ORG_INFO_FILE);
     assert!(org_info.contains("\"101010101010\""), "{org_info}");
+    // Carve-out: the exempted accounts are redacted from the summary and stdout, and stay in
+    // the conditions of the Terraform, which must name them to exempt them.
+    settings.strategy = headroom_schemas::config::Strategy::CarveOut;
+    let outputs = run_in_pool(&snapshot, &settings, 2);
+    let summary = text(&outputs, Area::Out, summary::SUMMARY_FILE);
+    assert!(summary.contains("\"carved_out\""));
+    for id in &members {
+        assert!(!summary.contains(id.as_str()), "summary.json leaks {id}");
+        assert!(!outputs.stdout.contains(id.as_str()), "stdout leaks {id}");
+    }
+    let root = text(&outputs, Area::Scps, "root_scps.tf");
+    assert!(
+        root.contains("\"aws:PrincipalAccount\" = \"555555555555\""),
+        "{root}"
+    );
 }
 
 #[test]
@@ -340,14 +389,13 @@ fn placement_timing() {
 }
 
 /// Every block of `documentation/EXAMPLES.md` marked `<!-- from: X -->` is, verbatim, part of
-/// the demo's output `X` (`stdout`, `summary.json`, `scps/<file>` or `rcps/<file>`).
+/// the demo's output `X` (`stdout`, `summary.json`, `scps/<file>` or `rcps/<file>`; prefixed
+/// `strict/` for the demo with `placement.strategy: strict`).
 #[test]
 fn examples_match_the_demo_output() {
-    let outputs = run_in_pool(
-        &headroom_schemas::read(DEMO_SNAPSHOT).unwrap(),
-        &demo_settings(),
-        2,
-    );
+    let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
+    let carve_out = run_in_pool(&snapshot, &demo_settings(), 2);
+    let strict = run_in_pool(&snapshot, &strict_demo_settings(), 2);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../documentation/EXAMPLES.md");
     let doc = std::fs::read_to_string(path).unwrap();
     let mut checked = 0;
@@ -372,9 +420,14 @@ fn examples_match_the_demo_output() {
             block.push('\n');
         }
         let block = block.trim_end_matches('\n');
+        // `strict/<output>`: the demo with `placement.strategy: strict`.
+        let (outputs, source) = match source.strip_prefix("strict/") {
+            Some(rest) => (&strict, rest),
+            None => (&carve_out, source),
+        };
         let output = match source {
             "stdout" => outputs.stdout.clone(),
-            "summary.json" => text(&outputs, Area::Out, summary::SUMMARY_FILE),
+            "summary.json" => text(outputs, Area::Out, summary::SUMMARY_FILE),
             other => {
                 let (dir, file) = other.split_once('/').unwrap();
                 let area = if dir == "scps" {
@@ -382,7 +435,7 @@ fn examples_match_the_demo_output() {
                 } else {
                     Area::Rcps
                 };
-                text(&outputs, area, file)
+                text(outputs, area, file)
             }
         };
         assert!(

@@ -88,7 +88,7 @@ fn plan_of(org: &Org, runs: &[CheckRun]) -> Plan {
     place(
         &org.org,
         &org.policies,
-        &Settings::default(),
+        &strict_settings(),
         runs,
         &statements,
     )

@@ -306,89 +306,64 @@ fn targets_of(summary: &serde_json::Value, check: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_rollout_loop_converges_against_moto_with_terraform() {
-    let plugins = plugin_dir();
-    let moto = Moto::start();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let seeded = runtime.block_on(seed(&moto.url));
-    let work = tempfile::tempdir().unwrap();
-    let config = work.path().join("headroom.yaml");
-    fs::write(
-        &config,
-        format!("management_account_id: '{MANAGEMENT}'\nregions: [us-east-1]\n"),
-    )
-    .unwrap();
-    let out = work.path().join("headroom-out");
+/// One week of the loop: collect, then analyze into `out` (where the Terraform state lives).
+fn collect_and_analyze(moto: &Moto, work: &Path, config: &Path, name: &str) -> serde_json::Value {
+    let snapshot = work.join(format!("{name}.snapshot.json.zst"));
+    run_collect(moto, config, &snapshot);
+    let out = work.join("headroom-out");
+    run_analyze(&snapshot, config, &out);
+    serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
 
-    // Cycle 1: collect, analyze, apply.
-    let first = work.path().join("first.snapshot.json.zst");
-    run_collect(&moto, &config, &first);
-    run_analyze(&first, &config, &out);
-    let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let workloads = &seeded.ous["Workloads"];
-    assert_eq!(
-        targets_of(&summary, "deny_iam_saml_provider_not_aws_sso"),
-        std::slice::from_ref(workloads),
-        "the SAML SCP lands on Workloads, beside its four foreign SCPs"
-    );
-    let saml = summary["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check_id"] == "deny_iam_saml_provider_not_aws_sso")
-        .unwrap();
-    assert_eq!(
-        saml["blocking_accounts"][0]["id"],
-        seeded.accounts["sandbox"].as_str()
-    );
-    let workloads_target = summary["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["kind"] == "scp" && t["target"]["id"] == workloads.as_str())
-        .unwrap();
-    assert_eq!(workloads_target["existing_policies"], 4);
-    let before: BTreeMap<&str, BTreeMap<String, String>> = ["scps", "rcps"]
-        .into_iter()
-        .map(|kind| (kind, generated(&out.join(kind))))
-        .collect();
+/// `terraform init` (first time) and `apply` in both directories.
+fn apply(out: &Path, url: &str, plugins: &Path) {
     for kind in ["scps", "rcps"] {
         let dir = out.join(kind);
-        write_provider(&dir, &moto.url);
-        terraform_ok(
-            &dir,
-            &[
-                "init",
-                "-no-color",
-                &format!("-plugin-dir={}", plugins.display()),
-            ],
-        );
+        if !dir.join(".terraform").is_dir() {
+            write_provider(&dir, url);
+            terraform_ok(
+                &dir,
+                &[
+                    "init",
+                    "-no-color",
+                    &format!("-plugin-dir={}", plugins.display()),
+                ],
+            );
+        }
         terraform_ok(&dir, &["apply", "-auto-approve", "-no-color"]);
     }
+}
 
-    // Cycle 2: collect the applied organization, analyze into the same directories.
-    let second = work.path().join("second.snapshot.json.zst");
-    run_collect(&moto, &config, &second);
-    let snapshot = headroom_schemas::read(&fs::read(&second).unwrap()).unwrap();
-    let ours = snapshot
-        .policies
-        .scps
-        .values()
-        .filter(|p| p.name.starts_with("Headroom-SCP-"))
-        .count();
-    assert!(ours > 0, "the applied SCPs are in the second snapshot");
-    run_analyze(&second, &config, &out);
-    for (kind, files) in &before {
-        let after = generated(&out.join(kind));
+/// The generated files of both directories.
+fn generated_both(out: &Path) -> BTreeMap<&'static str, BTreeMap<String, String>> {
+    ["scps", "rcps"]
+        .into_iter()
+        .map(|kind| (kind, generated(&out.join(kind))))
+        .collect()
+}
+
+/// After an apply: collect and analyze again, and nothing may change.
+fn assert_settled(
+    moto: &Moto,
+    work: &Path,
+    config: &Path,
+    name: &str,
+    before: &BTreeMap<&'static str, BTreeMap<String, String>>,
+) {
+    let summary = collect_and_analyze(moto, work, config, name);
+    let out = work.join("headroom-out");
+    let after = generated_both(&out);
+    for (kind, files) in before {
         assert_eq!(
             files.keys().collect::<Vec<_>>(),
-            after.keys().collect::<Vec<_>>(),
-            "{kind}: the second run wrote other files"
+            after[kind].keys().collect::<Vec<_>>(),
+            "{name} {kind}: the run after the apply wrote other files"
         );
-        for (name, text) in files {
-            assert_eq!(text, &after[name], "{kind}/{name} changed after the apply");
+        for (file, text) in files {
+            assert_eq!(
+                text, &after[kind][file],
+                "{name} {kind}/{file} changed after the apply"
+            );
         }
         // The user's provider, the lock file and the state are still there.
         let dir = out.join(kind);
@@ -397,21 +372,113 @@ fn the_rollout_loop_converges_against_moto_with_terraform() {
         assert_eq!(
             plan.status.code(),
             Some(0),
-            "{kind}: terraform plan wants changes after one cycle"
+            "{name} {kind}: terraform plan wants changes after one cycle"
         );
         assert!(
             String::from_utf8_lossy(&plan.stdout).contains("No changes."),
-            "{kind}: plan output"
+            "{name} {kind}: plan output"
         );
     }
-    let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(
         summary["removals"].as_array().map(Vec::len),
         Some(0),
-        "nothing is removed: {}",
+        "{name}: nothing is removed: {}",
         summary["removals"]
     );
+}
+
+fn recommendation<'a>(summary: &'a serde_json::Value, check: &str) -> &'a serde_json::Value {
+    &summary["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_id"] == check)
+        .unwrap()["recommendations"][0]
+}
+
+#[test]
+fn the_rollout_loop_converges_against_moto_with_terraform() {
+    const SAML: &str = "deny_iam_saml_provider_not_aws_sso";
+    let plugins = plugin_dir();
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let seeded = runtime.block_on(seed(&moto.url));
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let config = work.join("headroom.yaml");
+    let out = work.join("headroom-out");
+    let workloads = &seeded.ous["Workloads"];
+    let sandbox = &seeded.accounts["sandbox"];
+
+    // Strict placement: the SAML SCP lands on Workloads as its fifth SCP.
+    fs::write(
+        &config,
+        format!(
+            "management_account_id: '{MANAGEMENT}'\nregions: [us-east-1]\nplacement: {{strategy: strict}}\n"
+        ),
+    )
+    .unwrap();
+    let summary = collect_and_analyze(&moto, work, &config, "strict-1");
+    assert_eq!(
+        targets_of(&summary, SAML),
+        std::slice::from_ref(workloads),
+        "the SAML SCP lands on Workloads, beside its four foreign SCPs"
+    );
+    let saml = summary["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_id"] == SAML)
+        .unwrap();
+    assert_eq!(saml["blocking_accounts"][0]["id"], sandbox.as_str());
+    let workloads_target = summary["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "scp" && t["target"]["id"] == workloads.as_str())
+        .unwrap();
+    assert_eq!(workloads_target["existing_policies"], 4);
+    let before = generated_both(&out);
+    apply(&out, &moto.url, &plugins);
+    let snapshot = fs::read(work.join("strict-1.snapshot.json.zst")).unwrap();
+    assert!(
+        headroom_schemas::read(&snapshot)
+            .unwrap()
+            .policies
+            .scps
+            .values()
+            .all(|p| !p.name.starts_with("Headroom-")),
+        "the first snapshot predates the apply"
+    );
+    assert_settled(&moto, work, &config, "strict-2", &before);
+
+    // Carve-out, the default, on the same organization: the SAML SCP moves up to the root with
+    // sandbox exempted; the Workloads attachment goes, and the run says so.
+    fs::write(
+        &config,
+        format!("management_account_id: '{MANAGEMENT}'\nregions: [us-east-1]\n"),
+    )
+    .unwrap();
+    let summary = collect_and_analyze(&moto, work, &config, "carve-1");
+    let saml = recommendation(&summary, SAML);
+    assert_eq!(saml["target"]["id"], seeded.root.as_str());
+    assert_eq!(saml["carved_out"][0]["id"], sandbox.as_str());
+    let removed = summary["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_id"] == SAML)
+        .unwrap();
+    assert_eq!(removed["removals"][0]["target_id"], workloads.as_str());
+    assert_eq!(removed["removals"][0]["covered_by"], seeded.root.as_str());
+    let root_tf = fs::read_to_string(out.join("scps/root_scps.tf")).unwrap();
+    assert!(
+        root_tf.contains(&format!("\"aws:PrincipalAccount\" = \"{sandbox}\"")),
+        "{root_tf}"
+    );
+    let before = generated_both(&out);
+    apply(&out, &moto.url, &plugins);
+    assert_settled(&moto, work, &config, "carve-2", &before);
 
     // The policy-type guard: with RCPs disabled on the root, the plan stops before any change.
     runtime.block_on(async {

@@ -55,8 +55,33 @@ pub struct Config {
     /// AWS quotas, as data.
     #[serde(default)]
     pub limits: Limits,
+    /// How `analyze` places guardrails.
+    #[serde(default)]
+    pub placement: Placement,
     /// Accounts `collect` works on at once.
     pub concurrency: Option<NonZeroUsize>,
+}
+
+/// How `analyze` places guardrails (`placement` in the configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    /// `carve_out` (default) or `strict`.
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// Where a guardrail may go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The highest nodes with no blocking account beneath them, or, where blocking accounts
+    /// are few enough, a higher node with those accounts exempted by condition: new accounts
+    /// added beneath it later are protected too.
+    #[default]
+    CarveOut,
+    /// Only the highest nodes with no blocking account beneath them.
+    Strict,
 }
 
 /// Tag keys read from Organizations account tags (the original tool's `account_tag_layout`).

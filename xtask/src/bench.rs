@@ -11,6 +11,11 @@
 //!
 //! with wall time and peak resident memory of each, and prints one table. Ratios come from one
 //! run of this command, on one machine, never from timed tests.
+//!
+//! A second table compares the placement strategies at each size (one more `analyze` run per
+//! strategy, not timed, with the organization quotas lifted so that both can be counted): the
+//! policies each creates, the (check, target) attachments, and whether the organization stays
+//! within AWS's default quotas (10,000 SCPs, 1,000 RCPs, existing policies counted).
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -187,6 +192,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         table,
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
+    let mut strategies = String::from(
+        "| accounts | strategy | SCPs | RCPs | SCP attachments | RCP attachments | within AWS default quotas |\n|---:|---|---:|---:|---:|---:|---|\n",
+    );
     let mut last_ratio = None;
     for &size in &args.sizes {
         let snapshot = work.join(format!(
@@ -222,13 +230,106 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             (full.peak_kib as f64 * 1024.0) / json as f64,
         );
         last_ratio = Some((size, ratio));
+        strategy_rows(&mut strategies, size, &analyze, snap, &work, &out_parent)?;
     }
     println!("outputs written under {}\n", out_parent.display());
     print!("{table}");
+    println!();
+    print!("{strategies}");
     if let Some((size, ratio)) = last_ratio {
         println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
     }
     Ok(())
+}
+
+/// The rows of the strategy table for one size.
+fn strategy_rows(
+    table: &mut String,
+    size: usize,
+    analyze: &Path,
+    snap: &str,
+    work: &Path,
+    out_parent: &Path,
+) -> anyhow::Result<()> {
+    for strategy in ["strict", "carve_out"] {
+        let counts = placement_counts(analyze, snap, work, out_parent, strategy)?;
+        let _ = writeln!(
+            table,
+            "| {size} | {strategy} | {} | {} | {} | {} | {} |",
+            counts.policies[0],
+            counts.policies[1],
+            counts.attachments[0],
+            counts.attachments[1],
+            if counts.within_default_quotas {
+                "yes"
+            } else {
+                "no"
+            },
+        );
+    }
+    Ok(())
+}
+
+/// What one strategy places, from `summary.json`: SCP and RCP counts.
+struct PlacementCounts {
+    policies: [u64; 2],
+    attachments: [usize; 2],
+    within_default_quotas: bool,
+}
+
+/// Runs `analyze` once with `placement.strategy: <strategy>` and the organization quotas
+/// lifted, and counts what it placed.
+fn placement_counts(
+    analyze: &Path,
+    snap: &str,
+    work: &Path,
+    out_parent: &Path,
+    strategy: &str,
+) -> anyhow::Result<PlacementCounts> {
+    let config = work.join(format!("bench-{strategy}.yaml"));
+    std::fs::write(
+        &config,
+        format!(
+            "placement: {{strategy: {strategy}}}\nlimits: {{max_scps_per_organization: 1000000, max_rcps_per_organization: 1000000}}\n"
+        ),
+    )?;
+    let out = tempfile::Builder::new()
+        .prefix("headroom-bench-")
+        .tempdir_in(out_parent)?;
+    let status = Command::new(analyze)
+        .arg(snap)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    ensure!(status.success(), "analyze with strategy {strategy} failed");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json"))?)?;
+    let mut counts = PlacementCounts {
+        policies: [0; 2],
+        attachments: [0; 2],
+        within_default_quotas: true,
+    };
+    for (i, (kind, quota)) in [("scp", 10_000), ("rcp", 1_000)].into_iter().enumerate() {
+        let used = summary["organization_quotas"]
+            .as_array()
+            .and_then(|q| q.iter().find(|q| q["kind"] == kind))
+            .context("summary.json without organization_quotas")?;
+        let new = used["new_policies"].as_u64().unwrap_or_default();
+        let existing = used["existing_policies"].as_u64().unwrap_or_default();
+        counts.policies[i] = new;
+        counts.within_default_quotas &= new + existing <= quota;
+        counts.attachments[i] = summary["checks"]
+            .as_array()
+            .context("summary.json without checks")?
+            .iter()
+            .filter(|c| c["kind"] == kind)
+            .map(|c| c["recommendations"].as_array().map_or(0, Vec::len))
+            .sum();
+    }
+    Ok(counts)
 }
 
 #[expect(clippy::cast_precision_loss, reason = "sizes in MiB for display")]

@@ -415,3 +415,11 @@ pub fn case_strategy(max_existing: usize) -> impl Strategy<Value = Case> {
             },
         )
 }
+
+/// The default settings with strict placement: the tests written for strict placement.
+pub fn strict_settings() -> headroom_analyzer::Settings {
+    headroom_analyzer::Settings {
+        strategy: headroom_schemas::config::Strategy::Strict,
+        ..headroom_analyzer::Settings::default()
+    }
+}
