@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use headroom_schemas::AccountId;
+use headroom_schemas::{AccountId, ReadLimits};
 use headroom_schemas::config::{Config, Limits};
 use headroom_schemas::org::{Account, Organization};
 
@@ -26,6 +26,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The management account the configuration names, if any.
     pub management_account_id: Option<AccountId>,
+    /// Bounds on the snapshot read (its decompressed size, its longest string).
+    pub read_limits: ReadLimits,
 }
 
 impl Settings {
@@ -39,6 +41,7 @@ impl Settings {
             checks: config.checks.clone(),
             limits: config.limits,
             management_account_id: config.management_account_id.clone(),
+            read_limits: config.snapshot_limits,
         }
     }
 
