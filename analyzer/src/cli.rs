@@ -63,21 +63,9 @@ fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
 
 /// A command-line error from clap as one line (`error: ` and the message, clap's tips after
 /// it, `(try '--help')`), escaped like every error: clap's own rendering spans up to seven
-/// lines and repeats the argument as typed, control characters included.
+/// lines and repeats the argument as typed.
 pub fn usage_error_line(error: &clap::Error) -> String {
-    let rendered = error.render().to_string();
-    let mut lines = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"));
-    let first = lines.next().unwrap_or("invalid command line");
-    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
-    for tip in lines {
-        line.push_str("; ");
-        line.push_str(tip);
-    }
-    line.push_str(" (try '--help')");
-    headroom_schemas::text::escape_invisible(&line)
+    headroom_schemas::text::usage_line(&error.render().to_string())
 }
 
 /// The error line the binary prints for `error`, escaped so that text from the snapshot, the

@@ -200,10 +200,12 @@ fn id_suffix(id: &str) -> String {
 pub(crate) fn short_hash(s: &str) -> String {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(s.as_bytes());
-    digest[..8].iter().fold(String::with_capacity(16), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    digest[..8]
+        .iter()
+        .fold(String::with_capacity(16), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn base_stem(target: &Target) -> String {

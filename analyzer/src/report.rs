@@ -136,7 +136,10 @@ fn capped(name: String) -> String {
         return name;
     }
     let hash = crate::render::short_hash(&name);
-    let cut: String = name.chars().take(MAX_NAME_IN_FILE - hash.len() - 1).collect();
+    let cut: String = name
+        .chars()
+        .take(MAX_NAME_IN_FILE - hash.len() - 1)
+        .collect();
     format!("{cut}_{hash}")
 }
 

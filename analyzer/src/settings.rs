@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use headroom_schemas::{AccountId, ReadLimits};
 use headroom_schemas::config::{Config, Limits};
 use headroom_schemas::org::{Account, Organization};
+use headroom_schemas::{AccountId, ReadLimits};
 
 use crate::AnalyzeError;
 

@@ -47,9 +47,12 @@ pub fn outputs_into(
     let org = &snapshot.organization;
     let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
     let is_member = |id: &str| org.accounts.contains_key(id);
-    let names = render::names_for(&plan, settings
-        .exclude_account_ids
-        .then_some(&is_member as &dyn Fn(&str) -> bool));
+    let names = render::names_for(
+        &plan,
+        settings
+            .exclude_account_ids
+            .then_some(&is_member as &dyn Fn(&str) -> bool),
+    );
     let facts = SnapshotFacts {
         org_id: &org.id,
         root_id: org.roots.first().map_or("", |r| r.id.as_str()),

@@ -18,8 +18,20 @@ fn a_rerun_gives_the_same_tree_and_refuses_a_summary_it_did_not_write() {
     let dir = tempfile::tempdir().unwrap();
     assert!(analyze(dir.path()).status.success());
     let first = tree(dir.path());
+    // An unchanged report is staged as a link to the previous one: its timestamp stays.
+    let report = dir
+        .path()
+        .join("results/scps/deny_ec2_imds_v1/dev-sandbox_666666666666.json");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&report)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     assert!(analyze(dir.path()).status.success());
     assert_eq!(tree(dir.path()), first, "a re-run writes the same tree");
+    assert_eq!(std::fs::metadata(&report).unwrap().modified().unwrap(), old);
 
     let summary = dir.path().join("summary.json");
     std::fs::write(&summary, b"tampered").unwrap();

@@ -134,7 +134,15 @@ fn overlapping_directories_are_refused_in_any_spelling() {
     ] {
         let (code, stderr, stdout) = analyze_in(
             dir.path(),
-            &[&demo(), "--out", "o", "--scps-dir", scps, "--rcps-dir", rcps],
+            &[
+                &demo(),
+                "--out",
+                "o",
+                "--scps-dir",
+                scps,
+                "--rcps-dir",
+                rcps,
+            ],
         );
         assert_eq!(code, 2, "{scps} {rcps}: {stderr}");
         assert!(stdout.is_empty());
@@ -149,10 +157,15 @@ fn overlapping_directories_are_refused_in_any_spelling() {
     std::fs::write(dir.path().join("c.yaml"), "scps_dir: x\nrcps_dir: ./x/\n").unwrap();
     let (code, stderr, _) = analyze_in(dir.path(), &[&demo(), "--config", "c.yaml"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(one_line(&stderr).contains("are the same directory"), "{stderr}");
+    assert!(
+        one_line(&stderr).contains("are the same directory"),
+        "{stderr}"
+    );
     // The results directory is replaced whole: nothing else may be it or be inside it.
-    let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--out", "o2", "--results-dir", "o2/."]);
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--out", "o2", "--results-dir", "o2/."],
+    );
     assert_eq!(code, 2);
     assert_eq!(
         one_line(&stderr),
@@ -160,7 +173,15 @@ fn overlapping_directories_are_refused_in_any_spelling() {
     );
     let (code, stderr, _) = analyze_in(
         dir.path(),
-        &[&demo(), "--out", "o3", "--results-dir", "r", "--scps-dir", "r/tf"],
+        &[
+            &demo(),
+            "--out",
+            "o3",
+            "--results-dir",
+            "r",
+            "--scps-dir",
+            "r/tf",
+        ],
     );
     assert_eq!(code, 2);
     assert_eq!(
@@ -203,8 +224,10 @@ fn long_and_case_only_different_names_get_distinct_short_files() {
             format!("use_account_name_from_tags: true\nexclude_account_ids: {exclude}\n"),
         )
         .unwrap();
-        let (code, stderr, _) =
-            analyze_in(dir.path(), &["s.json", "--config", "c.yaml", "--out", "out"]);
+        let (code, stderr, _) = analyze_in(
+            dir.path(),
+            &["s.json", "--config", "c.yaml", "--out", "out"],
+        );
         assert_eq!(code, 0, "{stderr}");
         let files = tree(&dir.path().join("out"));
         let check: Vec<&PathBuf> = files
@@ -262,8 +285,10 @@ fn hand_written_files_are_never_overwritten() {
     std::fs::write(tf.join("grab_org_info.tf"), "# mine\n").unwrap();
     std::fs::write(tf.join("main.tf"), "# also mine\n").unwrap();
     let before = tree(dir.path());
-    let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--out", "out", "--scps-dir", "terraform"]);
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--out", "out", "--scps-dir", "terraform"],
+    );
     assert_eq!(code, 2);
     assert_eq!(
         one_line(&stderr),
@@ -274,8 +299,10 @@ fn hand_written_files_are_never_overwritten() {
     std::fs::remove_file(tf.join("grab_org_info.tf")).unwrap();
     std::fs::write(tf.join("security_ou_scps.tf"), "# mine too\n").unwrap();
     let before = tree(dir.path());
-    let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--out", "out", "--scps-dir", "terraform"]);
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--out", "out", "--scps-dir", "terraform"],
+    );
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(
         one_line(&stderr),
@@ -284,16 +311,23 @@ fn hand_written_files_are_never_overwritten() {
     assert_eq!(tree(dir.path()), before);
     // Without a conflict the run goes through, and the user's file stays.
     std::fs::remove_file(tf.join("security_ou_scps.tf")).unwrap();
-    let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--out", "out", "--scps-dir", "terraform"]);
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--out", "out", "--scps-dir", "terraform"],
+    );
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(std::fs::read_to_string(tf.join("main.tf")).unwrap(), "# also mine\n");
+    assert_eq!(
+        std::fs::read_to_string(tf.join("main.tf")).unwrap(),
+        "# also mine\n"
+    );
     assert!(tf.join("grab_org_info.tf").exists());
     // A user's file in the results directory stops the run: it is replaced whole.
     std::fs::write(dir.path().join("out/results/notes.txt"), "mine\n").unwrap();
     let before = tree(dir.path());
-    let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--out", "out", "--scps-dir", "terraform"]);
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--out", "out", "--scps-dir", "terraform"],
+    );
     assert_eq!(code, 2);
     assert_eq!(
         one_line(&stderr),
@@ -314,12 +348,18 @@ fn a_rerun_replaces_the_whole_output() {
         "exclude_account_ids: true\nchecks:\n  deny_ec2_imds_v1:\n    enabled: false\n",
     )
     .unwrap();
-    let (code, stderr, _) = analyze_in(dir.path(), &[&demo(), "--config", "c.yaml", "--out", "out"]);
-    assert_eq!(code, 0, "{stderr}");
     let (code, stderr, _) =
-        analyze_in(dir.path(), &[&demo(), "--config", "c.yaml", "--out", "fresh"]);
+        analyze_in(dir.path(), &[&demo(), "--config", "c.yaml", "--out", "out"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(tree(&dir.path().join("out")), tree(&dir.path().join("fresh")));
+    let (code, stderr, _) = analyze_in(
+        dir.path(),
+        &[&demo(), "--config", "c.yaml", "--out", "fresh"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        tree(&dir.path().join("out")),
+        tree(&dir.path().join("fresh"))
+    );
 }
 
 /// Item 10: in exclude mode every Terraform file stdout and `summary.json` name exists.
@@ -356,9 +396,15 @@ fn exclude_mode_names_only_terraform_files_that_exist() {
             named.extend(files.split(", ").map(str::to_owned));
         }
     }
-    assert!(named.iter().any(|n| n.contains("account_redacted")), "{named:?}");
+    assert!(
+        named.iter().any(|n| n.contains("account_redacted")),
+        "{named:?}"
+    );
     for file in &named {
-        assert!(dir.path().join("out").join(file).is_file(), "{file} does not exist");
+        assert!(
+            dir.path().join("out").join(file).is_file(),
+            "{file} does not exist"
+        );
     }
     assert!(!stdout.contains("101010101010"));
 }

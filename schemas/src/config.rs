@@ -366,7 +366,10 @@ mod tests {
             "checks:\n  deny_ec2_imds_v1: {enabled: true}\n  deny_ec2_imds_v1: {enabled: false}\n",
         )
         .unwrap_err();
-        assert!(err.contains("key `deny_ec2_imds_v1` appears twice"), "{err}");
+        assert!(
+            err.contains("key `deny_ec2_imds_v1` appears twice"),
+            "{err}"
+        );
         let err = parse("checks:\n  deny_ec2_imds_v1:\n    enabled: true\n    enabled: false\n")
             .unwrap_err();
         assert!(err.contains("key `enabled` appears twice"), "{err}");

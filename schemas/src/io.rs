@@ -189,8 +189,7 @@ fn decompress(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
         .and_then(|n| usize::try_from(n).ok());
     let mut out = Vec::new();
     if let Some(n) = declared {
-        out.try_reserve_exact(n)
-            .map_err(|_| ReadError::NoMemory)?;
+        out.try_reserve_exact(n).map_err(|_| ReadError::NoMemory)?;
     }
     let mut guard = Guard::new(*limits);
     let mut decoder = zstd::stream::read::Decoder::new(bytes).map_err(ReadError::Zstd)?;
@@ -203,8 +202,7 @@ fn decompress(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
             Err(e) => return Err(ReadError::Zstd(e)),
         };
         guard.feed(&chunk[..n])?;
-        out.try_reserve(n)
-            .map_err(|_| ReadError::NoMemory)?;
+        out.try_reserve(n).map_err(|_| ReadError::NoMemory)?;
         out.extend_from_slice(&chunk[..n]);
     }
 }

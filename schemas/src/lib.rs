@@ -23,9 +23,9 @@ pub mod policies;
 pub mod status;
 mod stream;
 mod tagged;
-mod unique;
 pub mod tags;
 pub mod text;
+mod unique;
 mod validate;
 pub mod version;
 

@@ -84,30 +84,24 @@ impl Guard {
                     at += 1;
                     continue;
                 }
-                match memchr::memchr2(b'"', b'\\', &chunk[at..]) {
-                    Some(i) => {
-                        at += i;
-                        if chunk[at] == b'\\' {
-                            self.escaped = true;
-                        } else {
-                            self.check_string(start, offset + at as u64)?;
-                            self.string_start = None;
-                        }
-                        at += 1;
+                if let Some(i) = memchr::memchr2(b'"', b'\\', &chunk[at..]) {
+                    at += i;
+                    if chunk[at] == b'\\' {
+                        self.escaped = true;
+                    } else {
+                        self.check_string(start, offset + at as u64)?;
+                        self.string_start = None;
                     }
-                    None => {
-                        self.check_string(start, offset + chunk.len() as u64)?;
-                        at = chunk.len();
-                    }
+                    at += 1;
+                } else {
+                    self.check_string(start, offset + chunk.len() as u64)?;
+                    at = chunk.len();
                 }
+            } else if let Some(i) = memchr::memchr(b'"', &chunk[at..]) {
+                at += i + 1;
+                self.string_start = Some(offset + at as u64);
             } else {
-                match memchr::memchr(b'"', &chunk[at..]) {
-                    Some(i) => {
-                        at += i + 1;
-                        self.string_start = Some(offset + at as u64);
-                    }
-                    None => at = chunk.len(),
-                }
+                at = chunk.len();
             }
         }
         Ok(())

@@ -5,7 +5,8 @@
 //! drive the terminal, and a bidirectional override (U+202E) would reorder what the reader
 //! sees (Trojan Source). [`escape_invisible`] is the one function every such text goes
 //! through before it reaches a terminal or a comment: the binaries' error lines, the stdout
-//! summary, the organization overview and Terraform comments.
+//! summary, the organization overview and Terraform comments. [`usage_line`] makes a command
+//! line parser's error one such line.
 
 use std::fmt::Write as _;
 
@@ -51,6 +52,23 @@ pub fn escape_invisible(s: &str) -> String {
         }
     }
     out
+}
+
+/// A command-line parser's multi-line error text (clap's rendering: the error, tips, the
+/// usage and "For more information") as one escaped line without the `error: ` prefix: the
+/// message, its tips after `; `, and `(try '--help')`.
+pub fn usage_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| {
+        !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+    });
+    let first = lines.next().unwrap_or("invalid command line");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    for tip in lines {
+        line.push_str("; ");
+        line.push_str(tip);
+    }
+    line.push_str(" (try '--help')");
+    escape_invisible(&line)
 }
 
 #[cfg(test)]

@@ -125,7 +125,13 @@ mod tests {
     fn repeated_keys_are_refused_at_any_depth() {
         #[derive(Debug, serde::Deserialize)]
         struct M(#[serde(deserialize_with = "map")] BTreeMap<String, u32>);
-        assert_eq!(serde_json::from_str::<M>(r#"{"a": 1, "b": 2}"#).unwrap().0.len(), 2);
+        assert_eq!(
+            serde_json::from_str::<M>(r#"{"a": 1, "b": 2}"#)
+                .unwrap()
+                .0
+                .len(),
+            2
+        );
         let err = serde_json::from_str::<M>(r#"{"a": 1, "a": 2}"#).unwrap_err();
         assert!(err.to_string().contains("key `a` appears twice"), "{err}");
         let err = serde_json::from_str::<Value>(r#"{"x": [{"a": 1, "a": 1}]}"#).unwrap_err();

@@ -37,7 +37,10 @@ pub(crate) fn validate_head(
             return fail(format!("OU listed under `{key}` has id `{}`", ou.id));
         }
         if ou.id == root_id {
-            return fail(format!("OU `{}` has the ID of the organization root", ou.id));
+            return fail(format!(
+                "OU `{}` has the ID of the organization root",
+                ou.id
+            ));
         }
         if !known_parent(&ou.parent_id) {
             return fail(format!(

@@ -207,8 +207,9 @@ fn both_readers_stop_at_the_same_bound_with_the_same_error() {
     // zstd's streaming encoder declares no size, so the bound must stop the decompression.
     let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
     std::io::Write::write_all(&mut encoder, &demo[..demo.len() - 2]).unwrap();
+    let spaces = vec![b' '; 1 << 20];
     for _ in 0..64 {
-        std::io::Write::write_all(&mut encoder, &[b' '; 1 << 20]).unwrap();
+        std::io::Write::write_all(&mut encoder, &spaces).unwrap();
     }
     let bomb = encoder.finish().unwrap();
     assert!(bomb.len() < 64 << 10, "{}", bomb.len());

@@ -74,8 +74,7 @@ fn read_in(
     let (spent, reusable) = channel::<Vec<u8>>();
     let guard = Guard::new(*limits);
     std::thread::scope(|scope| {
-        let decoding =
-            scope.spawn(move || decode(bytes, sizes.chunk, guard, &chunks, &reusable));
+        let decoding = scope.spawn(move || decode(bytes, sizes.chunk, guard, &chunks, &reusable));
         let mut text = Text {
             buffer: Vec::new(),
             at: 0,
