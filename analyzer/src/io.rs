@@ -155,7 +155,8 @@ pub struct Transaction {
     /// The results directory of an earlier run, if there is one: a report identical to the
     /// one there is linked into staging instead of written again.
     previous_results: Option<PathBuf>,
-    /// Every file put, by area and relative path.
+    /// Every file put outside the results area (Terraform and `summary.json`), by area and
+    /// relative path.
     files: Mutex<BTreeSet<(Area, String)>>,
     /// Directories known to exist in staging, by area.
     dirs: Mutex<BTreeSet<(Area, String)>>,
@@ -263,11 +264,13 @@ impl Transaction {
                 }
             }
         }
-        anyhow::ensure!(
-            fs::metadata(dir).is_ok_and(|m| m.is_dir()),
-            "output directory `{}` is not a directory",
-            dir.display()
-        );
+        if !fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+            return Err(Refused(format!(
+                "output directory `{}` is not a directory",
+                dir.display()
+            ))
+            .into());
+        }
         Ok(())
     }
 
@@ -305,7 +308,10 @@ impl Transaction {
                 lock(&self.dirs).insert((file.area, dir.to_owned()));
             }
         }
-        let fresh = lock(&self.files).insert((file.area, file.path.clone()));
+        // Reports (nearly every file) are not listed: `create_new` already refuses a second one
+        // at the same path, and the results directory is swapped whole.
+        let fresh =
+            file.area == Area::Results || lock(&self.files).insert((file.area, file.path.clone()));
         if !fresh {
             return Err(SinkError(anyhow::anyhow!(
                 "two outputs at the same path `{}`",
@@ -365,7 +371,6 @@ impl Transaction {
             && fs::symlink_metadata(&staged).is_ok_and(|m| m.file_type().is_file());
         if !linked {
             let _ = fs::remove_file(&staged);
-            lock(&self.files).remove(&(file.area, file.path.clone()));
         }
         linked
     }
@@ -383,7 +388,7 @@ impl Transaction {
                 // The previous output, now replaced: deleting it cannot harm the new one.
                 for step in &done {
                     if let Step::Swapped { old: Some(old), .. } = step {
-                        let _ = fs::remove_dir_all(old);
+                        remove_tree(old);
                     }
                 }
                 for stage in &self.stages {
@@ -646,6 +651,22 @@ fn swap_dir(stage: &Stage, done: &mut Vec<Step>) -> anyhow::Result<()> {
         old,
     });
     Ok(())
+}
+
+/// Deletes the previous results tree (~170,000 files for a large organization), one check
+/// directory per worker; `remove_dir_all` never follows a link. Best effort: what cannot be
+/// deleted stays beside the output under its `.results.headroom-*-old` name.
+fn remove_tree(old: &Path) {
+    use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
+    let checks: Vec<PathBuf> = ["scps", "rcps"]
+        .iter()
+        .filter_map(|kind| fs::read_dir(old.join(kind)).ok())
+        .flat_map(|entries| entries.filter_map(Result::ok).map(|e| e.path()))
+        .collect();
+    checks.into_par_iter().for_each(|dir| {
+        let _ = fs::remove_dir_all(dir);
+    });
+    let _ = fs::remove_dir_all(old);
 }
 
 /// The parent directory of `dir` (`.` for a bare name).
@@ -1020,6 +1041,27 @@ mod tests {
         assert_ne!(inode("changed.json"), changed);
         assert_eq!(fs::read(results.join("changed.json")).unwrap(), b"two");
         assert_eq!(fs::metadata(results.join("same.json")).unwrap().nlink(), 1);
+    }
+
+    #[test]
+    fn a_staging_directory_swapped_during_the_run_stops_the_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = OutputDirs::new(&root.path().join("out"), None, None, None);
+        let tx = run(&dirs, "one");
+        let staging = tx.stage(Area::Scps).unwrap().staging.clone();
+        // Someone else's directory under the same name: its content must never be swapped in.
+        fs::rename(&staging, root.path().join("moved")).unwrap();
+        fs::create_dir(&staging).unwrap();
+        fs::write(staging.join("t_one.tf"), "planted").unwrap();
+        let err = tx.commit().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "staging directory `{}` was replaced while analyze ran; nothing was changed",
+                staging.display()
+            )
+        );
+        assert!(!root.path().join("out/scps/t_one.tf").exists());
     }
 
     #[test]

@@ -188,8 +188,16 @@ fn overlapping_directories_are_refused_in_any_spelling() {
         one_line(&stderr),
         "error: scps_dir `r/tf` is inside results_dir `r`: analyze replaces the results directory whole, so it must hold nothing else"
     );
+    // An output directory that is a file.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let (code, stderr, _) = analyze_in(dir.path(), &[&demo(), "--out", "o4", "--scps-dir", "file"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        one_line(&stderr),
+        "error: output directory `file` is not a directory"
+    );
     // A refused run leaves no directory it created behind.
-    for created in ["tf", "o", "o2", "o3", "r"] {
+    for created in ["tf", "o", "o2", "o3", "o4", "r"] {
         assert!(!dir.path().join(created).exists(), "{created}");
     }
 }

@@ -359,6 +359,20 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_limits_are_read_and_checked() {
+        let c = parse("snapshot_limits:\n  max_bytes: 1000\n").unwrap();
+        assert_eq!(c.snapshot_limits.max_bytes, 1000);
+        assert_eq!(c.snapshot_limits.max_string_bytes, 16 << 20);
+        let err = parse("snapshot_limits:\n  max_string_bytes: 0\n").unwrap_err();
+        assert_eq!(
+            err,
+            "invalid config `c.yaml`: snapshot_limits.max_bytes and snapshot_limits.max_string_bytes must be at least 1"
+        );
+        let err = parse("snapshot_limits:\n  max_byte: 1\n").unwrap_err();
+        assert!(err.contains("unknown field `max_byte`"), "{err}");
+    }
+
+    #[test]
     fn repeated_keys_are_refused() {
         let err = parse("exclude_account_ids: true\nexclude_account_ids: false\n").unwrap_err();
         assert!(err.contains("exclude_account_ids"), "{err}");
