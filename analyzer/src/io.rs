@@ -353,11 +353,17 @@ impl Transaction {
     /// timestamps, as they did when outputs were rewritten in place. The previous file is only
     /// read; anything but a regular file with those exact bytes is written anew instead.
     fn link_unchanged(&self, previous: &Path, file: &OutputFile, contents: &[u8]) -> bool {
+        use std::io::Read as _;
         let old = previous.join(&file.path);
-        let same = fs::symlink_metadata(&old).is_ok_and(|m| {
-            m.file_type().is_file()
-                && m.len() == contents.len() as u64
-                && read_nofollow(&old).is_ok_and(|bytes| bytes == contents)
+        // Opened without following a link, then measured and read through the handle.
+        let same = open_nofollow(&old).is_ok_and(|mut handle| {
+            handle
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() == contents.len() as u64)
+                && {
+                    let mut bytes = Vec::with_capacity(contents.len());
+                    handle.read_to_end(&mut bytes).is_ok() && bytes == contents
+                }
         });
         if !same {
             return false;
@@ -365,14 +371,10 @@ impl Transaction {
         let Ok(staged) = self.staged_path(file) else {
             return false;
         };
-        // `link` creates the name exclusively and does not follow a link at `old`; the check
-        // after it catches `old` having been swapped for something else meanwhile.
-        let linked = fs::hard_link(&old, &staged).is_ok()
-            && fs::symlink_metadata(&staged).is_ok_and(|m| m.file_type().is_file());
-        if !linked {
-            let _ = fs::remove_file(&staged);
-        }
-        linked
+        // `link` creates the new name exclusively and never follows a link at `old`: if `old`
+        // was swapped for a link since it was read, the output holds that link (which the next
+        // run refuses), never anything written through it.
+        fs::hard_link(&old, &staged).is_ok()
     }
 
     /// Verifies the staged output and swaps it into place; on any failure the previous output
@@ -784,14 +786,6 @@ fn starts_with(path: &Path, prefix: &[u8]) -> anyhow::Result<bool> {
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(head == prefix)
-}
-
-/// The whole regular file at `path`, never read through a link.
-fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    open_nofollow(path)?.read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 /// Opens `path` for reading; on Unix a link there is an error (`O_NOFOLLOW`).
