@@ -319,3 +319,12 @@ fn usage_errors_are_one_escaped_line() {
         "error: unexpected argument 'b\\u{d}\\u{202e}' found (try '--help')\n"
     );
 }
+
+#[test]
+fn a_string_longer_than_the_bound() {
+    // 6.7 KB of zstd holding a 17 MiB string: the default bound is 16 MiB.
+    assert_eq!(
+        bad_snapshot("long_string.snapshot.json.zst"),
+        "error: snapshot holds a string longer than 16777216 bytes (snapshot_limits.max_string_bytes) at byte 3800 of its JSON text"
+    );
+}
