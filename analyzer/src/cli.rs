@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use headroom_schemas::config::Config;
 
-use crate::io::{DiskSink, OutputDirs};
+use crate::io::{OutputDirs, Refused, Transaction};
 use crate::{AnalyzeBytesError, AnalyzeError, DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
 
 /// Command-line arguments of `analyze`.
@@ -43,10 +43,35 @@ pub struct Args {
     /// `exclude_account_ids`).
     #[arg(long)]
     pub exclude_account_ids: bool,
-    /// Worker threads (default: one per core); the snapshot is parsed on one more, while the
-    /// workers check the accounts already read. Output is identical for any value.
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 1024 (default: one per core); the snapshot is parsed on one more,
+    /// while the workers check the accounts already read. Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<NonZeroUsize>,
+}
+
+/// The most worker threads `--threads` accepts: far more than any machine's cores, few
+/// enough that a typo cannot spawn a hundred thousand threads.
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_THREADS).contains(n))
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("must be a number from 1 to {MAX_THREADS}"))
+}
+
+/// A command-line error from clap as one line (`error: ` and the message, clap's tips after
+/// it, `(try '--help')`), escaped like every error: clap's own rendering spans up to seven
+/// lines and repeats the argument as typed.
+pub fn usage_error_line(error: &clap::Error) -> String {
+    headroom_schemas::text::usage_line(&error.render().to_string())
+}
+
+/// The error line the binary prints for `error`, escaped so that text from the snapshot, the
+/// configuration or the command line can neither break the line nor drive the terminal.
+pub fn error_line(error: &anyhow::Error) -> String {
+    headroom_schemas::text::escape_invisible(&format!("{error:#}"))
 }
 
 /// A failure, classified for the exit code.
@@ -86,7 +111,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     let bytes = match &args.snapshot {
         Some(path) => std::borrow::Cow::Owned(
-            crate::io::read_bytes(path).map_err(|e| Failure::Input(e.into()))?,
+            crate::io::read_bytes(path, config.snapshot_limits.max_bytes)
+                .map_err(|e| Failure::Input(e.into()))?,
         ),
         None => std::borrow::Cow::Borrowed(DEMO_SNAPSHOT),
     };
@@ -106,10 +132,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         args.scps_dir.as_deref().or(config.scps_dir.as_deref()),
         args.rcps_dir.as_deref().or(config.rcps_dir.as_deref()),
     );
-    let sink = DiskSink::new(&dirs).map_err(Failure::Input)?;
+    // Everything goes into staging directories and is swapped into place only once the
+    // whole output is made: a failure anywhere leaves the previous output as it was.
+    let transaction = Transaction::begin(&dirs).map_err(output_failure)?;
     // The parse overlaps the checks: see `analyze_bytes_into`.
     let stdout = pool
-        .install(|| crate::analyze_bytes_into(&bytes, &settings, &sink))
+        .install(|| crate::analyze_bytes_into(&bytes, &settings, &transaction))
         .map_err(|e| match e {
             AnalyzeBytesError::Analyze(AnalyzeError::Output(e)) => Failure::Runtime(e.0),
             AnalyzeBytesError::Read(e) if args.snapshot.is_none() => {
@@ -117,9 +145,19 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
             e => Failure::Input(e.into()),
         })?;
-    sink.finish().map_err(Failure::Runtime)?;
+    transaction.commit().map_err(output_failure)?;
     print_stdout(&stdout).map_err(Failure::Runtime)?;
     Ok(())
+}
+
+/// An output error: a refusal ([`Refused`]: overlapping directories, a file in the way) is a
+/// usage error, anything else a runtime error.
+fn output_failure(e: anyhow::Error) -> Failure {
+    if e.downcast_ref::<Refused>().is_some() {
+        Failure::Input(e)
+    } else {
+        Failure::Runtime(e)
+    }
 }
 
 /// Prints the stdout text. A closed pipe (`analyze | head`) is not an error.

@@ -110,7 +110,7 @@ pub enum AnalyzeBytesError {
 
 /// Reads a snapshot from `bytes` (zstd or JSON) and analyzes it, putting each file into `sink`;
 /// returns the text for stdout. The same files and text as [`analyze_into`] on
-/// [`headroom_schemas::read`]`(bytes)`, and the same errors.
+/// [`headroom_schemas::read_with`]`(bytes, &settings.read_limits)`, and the same errors.
 ///
 /// The parse of a large snapshot is single-threaded, so instead of waiting for it this runs the
 /// checks on each account as soon as the parser (on a thread of its own) has read it, on the
@@ -129,7 +129,7 @@ pub fn analyze_bytes_into(
     let holding = &output::Held::new(sink);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            headroom_schemas::read_streaming(bytes, &mut |event| {
+            headroom_schemas::read_streaming_with(bytes, &settings.read_limits, &mut |event| {
                 // The receiver hangs up only when the analysis failed; the parse goes on to
                 // find the snapshot's own error, if any, which comes first.
                 let _ = sender.send(event);

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use headroom_analyzer::cli::{Args, run};
+use clap::error::ErrorKind;
+use headroom_analyzer::cli::{Args, error_line, run, usage_error_line};
+use headroom_analyzer::exit;
 
 /// mimalloc: at 10,000 accounts the analysis makes and frees tens of millions of small
 /// objects, many freed on another thread than the one that made them (the parser allocates
@@ -12,15 +14,33 @@ use headroom_analyzer::cli::{Args, run};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // `--help` and `--version`: clap prints them on stdout.
+            return match e.print() {
+                Ok(()) => ExitCode::from(exit::SUCCESS),
+                Err(_) => ExitCode::from(exit::RUNTIME_ERROR),
+            };
+        }
+        Err(e) => {
+            print_error(&usage_error_line(&e));
+            return ExitCode::from(exit::INPUT_ERROR);
+        }
+    };
     match run(&args) {
-        Ok(()) => ExitCode::from(headroom_analyzer::exit::SUCCESS),
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(failure) => {
-            #[expect(clippy::print_stderr, reason = "the binary's one error line")]
-            {
-                eprintln!("error: {:#}", failure.error());
-            }
+            print_error(&error_line(failure.error()));
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+/// The binary's one error line: already escaped, so it is one line whatever it quotes.
+fn print_error(line: &str) {
+    #[expect(clippy::print_stderr, reason = "the binary's one error line")]
+    {
+        eprintln!("error: {line}");
     }
 }

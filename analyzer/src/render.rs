@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+pub use headroom_schemas::text::escape_invisible;
+use headroom_schemas::text::{has_invisible, is_invisible};
 use minijinja::{Environment, UndefinedBehavior};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -49,8 +51,8 @@ const VERSIONS_TEMPLATE: &str = include_str!("../templates/versions.tf.j2");
 /// The name of the per-directory file pinning the Terraform and provider versions.
 pub const VERSIONS_FILE: &str = "versions.tf";
 
-/// Longest stem derived from names before the target ID is appended instead.
-const MAX_STEM: usize = 64;
+/// Longest stem derived from names: a longer one is cut and ends in the target ID instead.
+pub const MAX_STEM: usize = 64;
 /// AWS's limits on policy names and descriptions.
 const MAX_POLICY_NAME: usize = 128;
 const MAX_DESCRIPTION: usize = 512;
@@ -91,6 +93,22 @@ pub struct PolicyNames {
 /// Assigns file, resource and policy names to every target of the plan (aligned with
 /// `plan.targets`). Each kind is its own namespace, as each is its own Terraform directory.
 pub fn names(plan: &Plan) -> Vec<TargetNames> {
+    names_for(plan, None)
+}
+
+/// [`names`], in exclude mode when `is_member` is given: then no name holds an account ID of
+/// the organization (those `summary.json` and stdout redact), so that the files and policies
+/// they name are the ones written. A name that would hold one gets `redacted` in its place,
+/// and accounts whose names clash are numbered instead of suffixed with their IDs.
+///
+/// Every stem is at most [`MAX_STEM`] characters plus a suffix of at most 33 and a number, so
+/// file names stay far below the 255 bytes file systems allow, and policy names below AWS's
+/// 128 characters without being cut (a cut could make two names one).
+pub fn names_for(plan: &Plan, is_member: Option<&dyn Fn(&str) -> bool>) -> Vec<TargetNames> {
+    let scrub = |stem: String| match is_member {
+        Some(is_member) => scrub_member_ids(&stem, is_member),
+        None => stem,
+    };
     let mut stems: Vec<String> = vec![String::new(); plan.targets.len()];
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
         let indexes: Vec<usize> = (0..plan.targets.len())
@@ -98,7 +116,7 @@ pub fn names(plan: &Plan) -> Vec<TargetNames> {
             .collect();
         let base: BTreeMap<usize, String> = indexes
             .iter()
-            .map(|i| (*i, base_stem(&plan.targets[*i].target)))
+            .map(|i| (*i, scrub(base_stem(&plan.targets[*i].target))))
             .collect();
         let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
         for stem in base.values() {
@@ -110,12 +128,14 @@ pub fn names(plan: &Plan) -> Vec<TargetNames> {
             let stem = &base[i];
             let clash = uses.get(stem.as_str()).copied().unwrap_or(0) > 1
                 || (stem == "root" && target.level != Level::Root);
-            let mut chosen = if clash && target.level != Level::Root {
-                format!("{stem}_{}", sanitize(&target.id))
+            let redacting = is_member.is_some() && target.level == Level::Account;
+            let mut chosen = if clash && target.level != Level::Root && !redacting {
+                scrub(format!("{stem}_{}", id_suffix(&target.id)))
             } else {
                 stem.clone()
             };
             let mut n = 2;
+            // Stems are lowercase, so names that differ only in case never reach here.
             while taken.contains(&chosen) {
                 chosen = format!("{stem}_{n}");
                 n += 1;
@@ -146,6 +166,52 @@ pub fn names(plan: &Plan) -> Vec<TargetNames> {
         .collect()
 }
 
+/// `stem` with every run of twelve digits that is an organization account ID (what exclude
+/// mode redacts) replaced by `redacted`.
+fn scrub_member_ids(stem: &str, is_member: &dyn Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(stem.len());
+    let mut rest = stem;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..start]);
+        let digits = &rest[start..];
+        let len = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
+        let run = &digits[..len];
+        if run.len() == 12 && is_member(run) {
+            out.push_str("redacted");
+        } else {
+            out.push_str(run);
+        }
+        rest = &digits[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A target ID as a name suffix: sanitized, or, when longer than 32 characters (a snapshot
+/// may hold any text as an ID), `h` and a hash of it, so that the name stays short and unique.
+fn id_suffix(id: &str) -> String {
+    let sanitized = sanitize(id);
+    if sanitized.len() <= 32 && !sanitized.is_empty() {
+        sanitized
+    } else {
+        format!("h{}", short_hash(id))
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of `s`: deterministic on every machine.
+pub(crate) fn short_hash(s: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(s.as_bytes());
+    digest[..8]
+        .iter()
+        .fold(String::with_capacity(16), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 fn base_stem(target: &Target) -> String {
     let stem = match target.level {
         Level::Root => return "root".to_owned(),
@@ -157,7 +223,7 @@ fn base_stem(target: &Target) -> String {
                 .filter(|s| !s.is_empty())
                 .collect();
             if parts.is_empty() {
-                format!("{}_ou", sanitize(&target.id))
+                format!("{}_ou", id_suffix(&target.id))
             } else {
                 format!("{}_ou", parts.join("_"))
             }
@@ -165,7 +231,7 @@ fn base_stem(target: &Target) -> String {
         Level::Account => {
             let name = sanitize(&target.name);
             if name.is_empty() {
-                format!("account_{}", target.id)
+                format!("account_{}", id_suffix(&target.id))
             } else {
                 name
             }
@@ -180,8 +246,10 @@ fn base_stem(target: &Target) -> String {
         stem
     };
     if stem.len() > MAX_STEM {
+        // The cut as it always was, so that names (and the policies Terraform manages under
+        // them) stay stable; only an ID too long to be a suffix is hashed.
         let cut: String = stem.chars().take(MAX_STEM - 24).collect();
-        format!("{}_{}", cut.trim_end_matches('_'), sanitize(&target.id))
+        format!("{}_{}", cut.trim_end_matches('_'), id_suffix(&target.id))
     } else {
         stem
     }
@@ -209,32 +277,6 @@ fn truncate(s: &str, max_chars: usize) -> String {
         out.push_str("...");
         out
     }
-}
-
-/// Characters escaped in strings and comments although HCL would accept them raw: they can
-/// end a line for some readers or reorder what a reviewer sees (Trojan Source).
-fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{061c}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
-}
-
-/// Whether `s` holds a character [`is_invisible`] escapes (printable ASCII never is).
-fn has_invisible(s: &str) -> bool {
-    // Folded without stopping early, so that the compiler checks many bytes at a time: the
-    // texts are nearly always printable ASCII, read to the end either way.
-    let printable = s
-        .bytes()
-        .fold(true, |all, b| all & (0x20..0x7f).contains(&b));
-    !printable && s.chars().any(is_invisible)
 }
 
 fn push_unicode_escape(c: char, out: &mut String) {
@@ -279,24 +321,6 @@ pub fn comment_text(s: &str) -> String {
     } else {
         s.trim_end().to_owned()
     }
-}
-
-/// `s` with control, line-separator, zero-width and bidirectional characters shown as
-/// `\u{..}` escapes, so the text shows what it holds on one line (Terraform comments, the
-/// terminal).
-pub fn escape_invisible(s: &str) -> String {
-    if !has_invisible(s) {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_invisible(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// An object key: bare when it is a capitalized IAM-style word (never an HCL keyword),
@@ -1132,6 +1156,24 @@ mod tests {
         assert_eq!(
             comment_text("a\nb\r\u{2028}c  "),
             "a\\u{a}b\\u{d}\\u{2028}c"
+        );
+    }
+
+    #[test]
+    fn ids_too_long_for_a_suffix_are_hashed() {
+        assert_eq!(id_suffix("ou-aaaa-11111111"), "ou_aaaa_11111111");
+        let long = format!("ou-{}", "a".repeat(300));
+        assert_eq!(id_suffix(&long), format!("h{}", short_hash(&long)));
+        assert_eq!(id_suffix(&long).len(), 17);
+        assert!(id_suffix("!!!").starts_with('h'));
+    }
+
+    #[test]
+    fn member_ids_are_scrubbed_from_stems() {
+        let member = |id: &str| id == "111111111111";
+        assert_eq!(
+            scrub_member_ids("account_111111111111_x_1111111111112_222222222222", &member),
+            "account_redacted_x_1111111111112_222222222222"
         );
     }
 

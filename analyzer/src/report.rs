@@ -124,18 +124,38 @@ pub fn safe_file_name(name: &str) -> String {
     out
 }
 
+/// The longest account name kept whole in a report file name. AWS allows 256-character
+/// names and tags; with the account ID and `.json` a file name must stay below the 255 bytes
+/// file systems allow.
+pub const MAX_NAME_IN_FILE: usize = 100;
+
+/// `name` cut to [`MAX_NAME_IN_FILE`] characters, ending in a hash of the whole name so that
+/// two long names sharing a start stay distinct (the same name always gives the same stem).
+fn capped(name: String) -> String {
+    if name.len() <= MAX_NAME_IN_FILE {
+        return name;
+    }
+    let hash = crate::render::short_hash(&name);
+    let cut: String = name
+        .chars()
+        .take(MAX_NAME_IN_FILE - hash.len() - 1)
+        .collect();
+    format!("{cut}_{hash}")
+}
+
 /// The report file name (without `.json`) of every account: `<name>_<id>`, or `<name>` in
 /// exclude mode, where a name shared by several accounts gets `_2`, `_3`, ... in account-ID
-/// order after the first.
+/// order after the first. Names are compared without case: on case-insensitive file systems
+/// (macOS, Windows) `Prod` and `prod` are one file.
 pub fn file_stems(organization: &Organization, settings: &Settings) -> BTreeMap<AccountId, String> {
     let mut stems = BTreeMap::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     for account in organization.accounts.values() {
-        let name = safe_file_name(&settings.account_name(account));
+        let name = capped(safe_file_name(&settings.account_name(account)));
         let stem = if settings.exclude_account_ids {
             let mut candidate = name.clone();
             let mut n = 1;
-            while used.contains(&candidate) {
+            while used.contains(&candidate.to_ascii_lowercase()) {
                 n += 1;
                 candidate = format!("{name}_{n}");
             }
@@ -143,7 +163,7 @@ pub fn file_stems(organization: &Organization, settings: &Settings) -> BTreeMap<
         } else {
             format!("{name}_{}", account.id)
         };
-        used.insert(stem.clone());
+        used.insert(stem.to_ascii_lowercase());
         stems.insert(account.id.clone(), stem);
     }
     stems
@@ -174,6 +194,17 @@ mod tests {
             redact(json, &member),
             r#"{"a": "x \" REDACTED \\", "b": 111111111111}"#
         );
+    }
+
+    #[test]
+    fn long_names_are_cut_with_a_hash_and_stay_distinct() {
+        let a = format!("a{}", "x".repeat(255));
+        let b = format!("a{}y", "x".repeat(254));
+        let (ca, cb) = (capped(a.clone()), capped(b));
+        assert_eq!(ca.len(), MAX_NAME_IN_FILE);
+        assert_ne!(ca, cb);
+        assert_eq!(ca, capped(a), "deterministic");
+        assert_eq!(capped("short".into()), "short");
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use headroom_schemas::AccountId;
 use headroom_schemas::config::{Config, Limits, Strategy};
 use headroom_schemas::org::{Account, Organization};
+use headroom_schemas::{AccountId, ReadLimits};
 
 use crate::AnalyzeError;
 
@@ -28,6 +28,8 @@ pub struct Settings {
     pub strategy: Strategy,
     /// The management account the configuration names, if any.
     pub management_account_id: Option<AccountId>,
+    /// Bounds on the snapshot read (its decompressed size, its longest string).
+    pub read_limits: ReadLimits,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             limits: config.limits,
             strategy: config.placement.strategy,
             management_account_id: config.management_account_id.clone(),
+            read_limits: config.snapshot_limits,
         }
     }
 

@@ -46,7 +46,13 @@ pub fn outputs_into(
 ) -> Result<String, AnalyzeError> {
     let org = &snapshot.organization;
     let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
-    let names = render::names(&plan);
+    let is_member = |id: &str| org.accounts.contains_key(id);
+    let names = render::names_for(
+        &plan,
+        settings
+            .exclude_account_ids
+            .then_some(&is_member as &dyn Fn(&str) -> bool),
+    );
     let facts = SnapshotFacts {
         org_id: &org.id,
         root_id: org.roots.first().map_or("", |r| r.id.as_str()),
@@ -54,7 +60,6 @@ pub fn outputs_into(
         policy_types: org.roots.first().map_or(&[][..], |r| &r.policy_types),
     };
     let quotas = placement::quota_use(&plan, &snapshot.policies, &settings.limits);
-    let is_member = |id: &str| org.accounts.contains_key(id);
     // The Terraform and the summary are independent: make and write them side by side.
     let (terraform, summary) = rayon::join(
         || -> Result<(), AnalyzeError> {

@@ -137,7 +137,7 @@ fn unknown_config_key() {
 fn account_id_that_lost_its_leading_zero() {
     assert_eq!(
         bad_config("lost_zeros.yaml"),
-        "error: invalid config `lost_zeros.yaml`: skip_account_ids[0]: account ID `12345678901` is a YAML number with 11 digits, not 12; quote account IDs (for example '012345678901') so leading zeros survive at line 3 column 5"
+        "error: invalid config `lost_zeros.yaml`: skip_account_ids[0]: account ID `12345678901` has 11 digits, not 12; quote account IDs (for example '012345678901') so leading zeros survive at line 3 column 5"
     );
 }
 
@@ -199,4 +199,132 @@ fn compressed_and_plain_snapshots_give_the_same_output() {
     let compressed = analyze(&[zst.to_str().unwrap()]);
     assert_eq!(plain.0, 0);
     assert_eq!(plain, compressed);
+}
+
+#[test]
+fn missing_grandparent_is_an_error_not_a_panic() {
+    assert_eq!(
+        bad_snapshot("missing_grandparent.json"),
+        "error: snapshot is inconsistent: OU `ou-aaaa-55555555` has parent `ou-zzzz-99999999`, which is neither the root nor an OU"
+    );
+}
+
+#[test]
+fn ou_with_the_roots_id() {
+    assert_eq!(
+        bad_snapshot("ou_with_root_id.json"),
+        "error: snapshot is inconsistent: OU `r-aaaa` has the ID of the organization root"
+    );
+}
+
+#[test]
+fn ous_deeper_than_aws_allows() {
+    assert_eq!(
+        bad_snapshot("too_deep.json"),
+        "error: snapshot is inconsistent: OU `ou-aaaa-99999993` is 6 levels below the root; AWS Organizations allows at most 5"
+    );
+}
+
+#[test]
+fn empty_account_state() {
+    assert_eq!(
+        bad_snapshot("empty_account_state.json"),
+        "error: snapshot does not match format 1.0: an account state cannot be empty at `organization.accounts.888888888888.state` (line 208 column 19)"
+    );
+}
+
+#[test]
+fn repeated_keys_in_the_snapshot() {
+    for (file, want) in [
+        (
+            "duplicate_org_account.json",
+            "error: snapshot does not match format 1.0: key `101010101010` appears twice at `organization.accounts`",
+        ),
+        (
+            "duplicate_ou.json",
+            "error: snapshot does not match format 1.0: key `ou-aaaa-11111111` appears twice at `organization.organizational_units`",
+        ),
+        (
+            "duplicate_scp.json",
+            "error: snapshot does not match format 1.0: key `p-FullAWSAccess` appears twice at `policies.scps`",
+        ),
+        (
+            "duplicate_region.json",
+            "error: snapshot does not match format 1.0: key `eu-west-1` appears twice at `accounts.101010101010.regions`",
+        ),
+        (
+            "duplicate_key_in_tagged_object.json",
+            "error: snapshot does not match format 1.0: key `role_arn` appears twice at `accounts.101010101010`",
+        ),
+    ] {
+        let line = bad_snapshot(file);
+        assert!(line.starts_with(want), "{file}: {line}");
+    }
+}
+
+#[test]
+fn repeated_keys_in_the_config() {
+    let line = bad_config("duplicate_config_key.yaml");
+    assert!(
+        line.starts_with(
+            "error: invalid config `duplicate_config_key.yaml`: checks: key `deny_ec2_imds_v1` appears twice"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn account_id_written_in_hex() {
+    let line = bad_config("hex_account_id.yaml");
+    assert!(
+        line.starts_with(
+            "error: invalid config `hex_account_id.yaml`: management_account_id: `0x19DE1D4C47` is not a 12-digit AWS account ID"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn threads_are_bounded() {
+    let (code, stderr, _) = analyze(&["--threads", "100000"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: invalid value '100000' for '--threads <N>': must be a number from 1 to 1024 (try '--help')\n"
+    );
+}
+
+#[test]
+fn text_from_the_snapshot_is_escaped_in_errors() {
+    assert_eq!(
+        bad_snapshot("hostile_error_text.json"),
+        "error: snapshot is inconsistent: account `222222222222` has parent `ou-\\u{a}\\u{1b}[2J\\u{202e}evil`, which is neither the root nor an OU"
+    );
+}
+
+#[test]
+fn usage_errors_are_one_escaped_line() {
+    let (code, stderr, stdout) = analyze(&["--bogus"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert_eq!(
+        stderr,
+        "error: unexpected argument '--bogus' found; tip: to pass '--bogus' as a value, use '-- --bogus' (try '--help')\n"
+    );
+    // clap drops terminal escape sequences and BEL itself; the rest is escaped.
+    let (code, stderr, _) = analyze(&["a", "b\r\u{7}\u{202e}\u{1b}[31m"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: unexpected argument 'b\\u{d}\\u{202e}' found (try '--help')\n"
+    );
+}
+
+#[test]
+fn a_string_longer_than_the_bound() {
+    // 6.7 KB of zstd holding a 17 MiB string: the default bound is 16 MiB.
+    assert_eq!(
+        bad_snapshot("long_string.snapshot.json.zst"),
+        "error: snapshot holds a string longer than 16777216 bytes (snapshot_limits.max_string_bytes) at byte 3800 of its JSON text"
+    );
 }

@@ -1,30 +1,27 @@
-//! Writing the output tree: a re-run rewrites only what changed.
+//! Writing the output tree: what lands on disk is the pure output, and a re-run replaces it.
 
 #![expect(clippy::unwrap_used, reason = "test code")]
 
 use std::path::Path;
 use std::process::Command;
 
-fn analyze(out: &Path) {
-    let status = Command::new(env!("CARGO_BIN_EXE_analyze"))
+fn analyze(out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_analyze"))
         .arg("--out")
         .arg(out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+        .output()
+        .unwrap()
 }
 
 #[test]
-fn a_rerun_leaves_unchanged_files_alone_and_repairs_changed_ones() {
+fn a_rerun_gives_the_same_tree_and_refuses_a_summary_it_did_not_write() {
     let dir = tempfile::tempdir().unwrap();
-    analyze(dir.path());
+    assert!(analyze(dir.path()).status.success());
+    let first = tree(dir.path());
+    // An unchanged report is staged as a link to the previous one: its timestamp stays.
     let report = dir
         .path()
         .join("results/scps/deny_ec2_imds_v1/dev-sandbox_666666666666.json");
-    let summary = dir.path().join("summary.json");
-    let original = std::fs::read(&report).unwrap();
-    // Make the report's timestamp distinguishable, and damage the summary.
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
     std::fs::File::options()
         .write(true)
@@ -32,21 +29,25 @@ fn a_rerun_leaves_unchanged_files_alone_and_repairs_changed_ones() {
         .unwrap()
         .set_modified(old)
         .unwrap();
-    std::fs::write(&summary, b"tampered").unwrap();
+    assert!(analyze(dir.path()).status.success());
+    assert_eq!(tree(dir.path()), first, "a re-run writes the same tree");
+    assert_eq!(std::fs::metadata(&report).unwrap().modified().unwrap(), old);
 
-    analyze(dir.path());
-    let meta = std::fs::metadata(&report).unwrap();
+    let summary = dir.path().join("summary.json");
+    std::fs::write(&summary, b"tampered").unwrap();
+    let output = analyze(dir.path());
+    assert_eq!(output.status.code(), Some(2));
     assert_eq!(
-        meta.modified().unwrap(),
-        old,
-        "an unchanged file is not rewritten"
+        String::from_utf8(output.stderr).unwrap(),
+        format!(
+            "error: refusing to replace `{}`: it is a file that Headroom did not write; move it away or choose another --out\n",
+            summary.display()
+        )
     );
-    assert_eq!(std::fs::read(&report).unwrap(), original);
-    assert_ne!(
-        std::fs::read(&summary).unwrap(),
-        b"tampered",
-        "a changed file is rewritten"
-    );
+    assert_eq!(std::fs::read(&summary).unwrap(), b"tampered");
+    std::fs::remove_file(&summary).unwrap();
+    assert!(analyze(dir.path()).status.success());
+    assert_eq!(tree(dir.path()), first);
 }
 
 /// Every file under `root`, as `/`-separated relative paths with their contents.

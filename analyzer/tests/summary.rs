@@ -317,7 +317,7 @@ fn stale_generated_files_are_removed_and_others_kept() {
         .output()
         .unwrap();
     assert_eq!(status.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&status.stderr).contains("scps_dir and rcps_dir"));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("are the same directory"));
     assert!(!fresh.exists(), "outputs written despite the refusal");
 }
 

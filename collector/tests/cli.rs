@@ -106,3 +106,14 @@ fn no_region_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn usage_errors_are_one_escaped_line() {
+    let (code, stdout, stderr) = collect(&["--bogus\r\u{202e}"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert_eq!(
+        stderr,
+        "error: unexpected argument '--bogus\\u{d}\\u{202e}' found (try '--help')\n"
+    );
+}

@@ -50,7 +50,7 @@ pub struct Config {
     pub role_names: RoleNames,
     /// Per check ID (or alias): `enabled` plus the check's own options. Parsed and validated
     /// by the analyzer, which knows each check's options.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::unique::value_map")]
     pub checks: BTreeMap<String, serde_json::Value>,
     /// AWS quotas, as data.
     #[serde(default)]
@@ -58,6 +58,9 @@ pub struct Config {
     /// How `analyze` places guardrails.
     #[serde(default)]
     pub placement: Placement,
+    /// Bounds on the snapshot `analyze` reads: its decompressed size and its longest string.
+    #[serde(default)]
+    pub snapshot_limits: crate::limits::ReadLimits,
     /// Accounts `collect` works on at once.
     pub concurrency: Option<NonZeroUsize>,
 }
@@ -227,6 +230,12 @@ impl Config {
                 )));
             }
         }
+        if config.snapshot_limits.max_bytes == 0 || config.snapshot_limits.max_string_bytes == 0 {
+            return Err(invalid(
+                "snapshot_limits.max_bytes and snapshot_limits.max_string_bytes must be at least 1"
+                    .into(),
+            ));
+        }
         for (key, value) in [
             (
                 "max_policies_per_target",
@@ -262,6 +271,9 @@ impl Config {
     }
 }
 
+/// Reads an account ID from the scalar's text as written. Asking for the text (not "any"
+/// value) keeps YAML from turning `0x19DE1D4C47`, `0o1474…` or `1_111_111_111_11` into a
+/// twelve-digit number: only twelve digits as written are an account ID.
 struct AccountIdVisitor;
 
 impl Visitor<'_> for AccountIdVisitor {
@@ -272,26 +284,24 @@ impl Visitor<'_> for AccountIdVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<AccountId, E> {
-        AccountId::new(v).map_err(E::custom)
+        if is_account_id(v) {
+            return AccountId::new(v).map_err(E::custom);
+        }
+        if !v.is_empty() && v.len() < 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(E::custom(format!(
+                "account ID `{v}` has {} digits, not 12; quote account IDs (for example '012345678901') so leading zeros survive",
+                v.len()
+            )));
+        }
+        Err(E::custom(crate::ids::InvalidAccountId(v.to_owned())))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<AccountId, E> {
-        let text = v.to_string();
-        if is_account_id(&text) {
-            Ok(AccountId::new(text).map_err(E::custom)?)
-        } else {
-            Err(E::custom(format!(
-                "account ID `{text}` is a YAML number with {} digits, not 12; quote account IDs (for example '012345678901') so leading zeros survive",
-                text.len()
-            )))
-        }
+        self.visit_str(&v.to_string())
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<AccountId, E> {
-        match u64::try_from(v) {
-            Ok(v) => self.visit_u64(v),
-            Err(_) => Err(E::custom(format!("`{v}` is not a 12-digit account ID"))),
-        }
+        self.visit_str(&v.to_string())
     }
 }
 
@@ -309,7 +319,7 @@ fn opt_account_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AccountId>, 
             Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(AccountIdVisitor).map(Some)
+            d.deserialize_str(AccountIdVisitor).map(Some)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             AccountIdVisitor.visit_str(v).map(Some)
@@ -328,7 +338,7 @@ fn account_id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AccountId>, D:
     struct Item(AccountId);
     impl<'de> Deserialize<'de> for Item {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(AccountIdVisitor).map(Item)
+            d.deserialize_str(AccountIdVisitor).map(Item)
         }
     }
     let items = Option::<Vec<Item>>::deserialize(d)?;
@@ -377,6 +387,60 @@ mod tests {
         assert!(err.contains("quote account IDs"), "{err}");
         let err = parse("management_account_id: 12345678901\n").unwrap_err();
         assert!(err.contains("11 digits"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn numbers_written_otherwise_than_as_twelve_digits_are_refused() {
+        // 0x19DE1D4C47 is 111111111111: YAML would read it as that number.
+        for (text, id) in [
+            ("0x19DE1D4C47", "0x19DE1D4C47"),
+            ("0o1474514543707", "0o1474514543707"),
+            ("+111111111111", "+111111111111"),
+            ("1.11111111111e11", "1.11111111111e11"),
+        ] {
+            let err = parse(&format!("management_account_id: {text}\n")).unwrap_err();
+            assert!(
+                err.contains(&format!("`{id}` is not a 12-digit AWS account ID")),
+                "{err}"
+            );
+            let err = parse(&format!("skip_account_ids: [{text}]\n")).unwrap_err();
+            assert!(
+                err.contains(&format!("`{id}` is not a 12-digit AWS account ID")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn snapshot_limits_are_read_and_checked() {
+        let c = parse("snapshot_limits:\n  max_bytes: 1000\n").unwrap();
+        assert_eq!(c.snapshot_limits.max_bytes, 1000);
+        assert_eq!(c.snapshot_limits.max_string_bytes, 16 << 20);
+        let err = parse("snapshot_limits:\n  max_string_bytes: 0\n").unwrap_err();
+        assert_eq!(
+            err,
+            "invalid config `c.yaml`: snapshot_limits.max_bytes and snapshot_limits.max_string_bytes must be at least 1"
+        );
+        let err = parse("snapshot_limits:\n  max_byte: 1\n").unwrap_err();
+        assert!(err.contains("unknown field `max_byte`"), "{err}");
+    }
+
+    #[test]
+    fn repeated_keys_are_refused() {
+        let err = parse("exclude_account_ids: true\nexclude_account_ids: false\n").unwrap_err();
+        assert!(err.contains("exclude_account_ids"), "{err}");
+        let err = parse(
+            "checks:\n  deny_ec2_imds_v1: {enabled: true}\n  deny_ec2_imds_v1: {enabled: false}\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("key `deny_ec2_imds_v1` appears twice"),
+            "{err}"
+        );
+        let err = parse("checks:\n  deny_ec2_imds_v1:\n    enabled: true\n    enabled: false\n")
+            .unwrap_err();
+        assert!(err.contains("key `enabled` appears twice"), "{err}");
         assert!(!err.contains('\n'));
     }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Snapshot;
+use crate::limits::{Guard, ReadLimits, check_declared_size};
 use crate::validate::{InconsistentError, validate};
 use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, VersionError};
 
@@ -81,6 +82,29 @@ pub enum ReadError {
     /// The parts of the snapshot contradict each other.
     #[error(transparent)]
     Inconsistent(#[from] InconsistentError),
+    /// The JSON text (decompressed) is larger than [`ReadLimits::max_bytes`].
+    #[error(
+        "snapshot holds more than {limit} bytes of JSON text (snapshot_limits.max_bytes); raise the limit if this is a real organization"
+    )]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The decompressed text does not fit in memory.
+    #[error(
+        "not enough memory to hold the snapshot's JSON text; lower snapshot_limits.max_bytes or free memory"
+    )]
+    NoMemory,
+    /// A string is longer than [`ReadLimits::max_string_bytes`].
+    #[error(
+        "snapshot holds a string longer than {limit} bytes (snapshot_limits.max_string_bytes) at byte {offset} of its JSON text"
+    )]
+    StringTooLong {
+        /// The limit.
+        limit: u64,
+        /// Where the string starts (its opening quote), in the decompressed text.
+        offset: u64,
+    },
 }
 
 /// A snapshot that cannot be written.
@@ -111,18 +135,20 @@ struct ProbeVersion {
     minor: u32,
 }
 
-/// Reads a snapshot from its file bytes: zstd (detected by magic bytes) or plain JSON.
+/// Reads a snapshot from its file bytes: zstd (detected by magic bytes) or plain JSON, within
+/// the default [`ReadLimits`].
 ///
-/// The order of checks is: decompress, parse as JSON, check `format` and `format_version`,
-/// parse the full shape, check consistency. So a newer version reports "unsupported version",
-/// never a confusing field error.
+/// The order of checks is: decompress (within the limits), parse as JSON, check `format` and
+/// `format_version`, parse the full shape, check consistency. So a newer version reports
+/// "unsupported version", never a confusing field error.
 pub fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
-    if is_zstd(bytes) {
-        let json = decompress(bytes)?;
-        read_json(&json)
-    } else {
-        read_json(bytes)
-    }
+    read_with(bytes, &ReadLimits::default())
+}
+
+/// [`read`] within `limits`.
+pub fn read_with(bytes: &[u8], limits: &ReadLimits) -> Result<Snapshot, ReadError> {
+    let json = text(bytes, limits)?;
+    read_json(&json)
 }
 
 /// Reads and validates the snapshot at `path`.
@@ -134,11 +160,51 @@ pub fn read_file(path: &Path) -> Result<Snapshot, ReadError> {
     read(&bytes)
 }
 
-pub(crate) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
+/// The JSON text of snapshot file bytes, decompressed if they are zstd, checked against
+/// `limits` in document order.
+pub(crate) fn text<'b>(
+    bytes: &'b [u8],
+    limits: &ReadLimits,
+) -> Result<std::borrow::Cow<'b, [u8]>, ReadError> {
+    if is_zstd(bytes) {
+        decompress(bytes, limits).map(std::borrow::Cow::Owned)
+    } else {
+        let mut guard = Guard::new(*limits);
+        for chunk in bytes.chunks(CHUNK) {
+            guard.feed(chunk)?;
+        }
+        Ok(std::borrow::Cow::Borrowed(bytes))
+    }
+}
+
+/// Decompressed bytes handed to the [`Guard`] at a time.
+const CHUNK: usize = 1 << 20;
+
+/// Decompresses a zstd snapshot whole, stopping at the first bound of `limits` crossed.
+fn decompress(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
+    check_declared_size(bytes, limits)?;
+    let declared = zstd::zstd_safe::get_frame_content_size(bytes)
+        .ok()
+        .flatten()
+        .and_then(|n| usize::try_from(n).ok());
+    let mut out = Vec::new();
+    if let Some(n) = declared {
+        out.try_reserve_exact(n).map_err(|_| ReadError::NoMemory)?;
+    }
+    let mut guard = Guard::new(*limits);
     let mut decoder = zstd::stream::read::Decoder::new(bytes).map_err(ReadError::Zstd)?;
-    decoder.read_to_end(&mut out).map_err(ReadError::Zstd)?;
-    Ok(out)
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = match decoder.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Zstd(e)),
+        };
+        guard.feed(&chunk[..n])?;
+        out.try_reserve(n).map_err(|_| ReadError::NoMemory)?;
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 fn json_error(e: &serde_json::Error) -> ReadError {

@@ -17,12 +17,15 @@ pub mod config;
 pub mod ids;
 pub mod inventory;
 mod io;
+pub mod limits;
 pub mod org;
 pub mod policies;
 pub mod status;
 mod stream;
 mod tagged;
 pub mod tags;
+pub mod text;
+mod unique;
 mod validate;
 pub mod version;
 
@@ -34,11 +37,13 @@ use serde::{Deserialize, Serialize};
 pub use crate::ids::AccountId;
 pub use crate::inventory::AccountInventory;
 pub use crate::io::{
-    Compression, ReadError, WriteError, is_zstd, read, read_file, to_json, write, write_file,
+    Compression, ReadError, WriteError, is_zstd, read, read_file, read_with, to_json, write,
+    write_file,
 };
+pub use crate::limits::ReadLimits;
 pub use crate::org::Organization;
 pub use crate::policies::Policies;
-pub use crate::stream::{SnapshotHead, Streamed, read_streaming};
+pub use crate::stream::{SnapshotHead, Streamed, read_streaming, read_streaming_with};
 pub use crate::tags::Tags;
 pub use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
 

@@ -24,8 +24,10 @@ pub struct Organization {
     /// The roots, sorted by ID. AWS organizations have exactly one today.
     pub roots: Vec<Root>,
     /// Every OU at any depth, by OU ID.
+    #[serde(deserialize_with = "crate::unique::map")]
     pub organizational_units: BTreeMap<String, OrganizationalUnit>,
     /// Every account in every state, the management account included, by account ID.
+    #[serde(deserialize_with = "crate::unique::map")]
     pub accounts: BTreeMap<AccountId, Account>,
 }
 
@@ -92,9 +94,10 @@ pub struct Account {
     pub joined_method: Option<String>,
 }
 
-/// An account's lifecycle state. A state this build does not know is kept verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+/// An account's lifecycle state. A state this build does not know is kept verbatim; an empty
+/// one is refused (AWS always reports a state).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub enum AccountState {
     /// `ACTIVE`: the account works and is collected.
     Active,
@@ -148,6 +151,17 @@ impl From<String> for AccountState {
             "CLOSED" => AccountState::Closed,
             _ => AccountState::Unknown(s),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountState {
+    /// Any non-blank text: AWS always reports a state, so an empty one is refused.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom("an account state cannot be empty"));
+        }
+        Ok(AccountState::from(s))
     }
 }
 

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Policies {
     /// Service control policies by policy ID (`p-...`).
+    #[serde(deserialize_with = "crate::unique::map")]
     pub scps: BTreeMap<String, Policy>,
     /// Resource control policies by policy ID.
+    #[serde(deserialize_with = "crate::unique::map")]
     pub rcps: BTreeMap<String, Policy>,
 }
 

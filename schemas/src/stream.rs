@@ -15,7 +15,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
-use crate::io::{ReadError, decompress, is_object, is_zstd, read_json};
+use crate::io::{ReadError, is_object, is_zstd, read_json, text};
+use crate::limits::{ReadLimits, check_declared_size};
 
 mod pipelined;
 use crate::policies::Policies;
@@ -73,17 +74,30 @@ pub enum Streamed {
 /// arrived, and the text already parsed is let go, so the decompressed document is never held
 /// whole. Any other layout, and any error, is read from a whole decompression as before.
 pub fn read_streaming(bytes: &[u8], emit: &mut dyn FnMut(Streamed)) -> Result<(), ReadError> {
+    read_streaming_with(bytes, &ReadLimits::default(), emit)
+}
+
+/// [`read_streaming`] within `limits`: the text is checked in document order as it is
+/// decompressed, so this stops where [`crate::read_with`] stops, with the same error.
+pub fn read_streaming_with(
+    bytes: &[u8],
+    limits: &ReadLimits,
+    emit: &mut dyn FnMut(Streamed),
+) -> Result<(), ReadError> {
     if !is_zstd(bytes) {
-        return read_json_streaming(bytes, emit);
+        let json = text(bytes, limits)?;
+        return read_json_streaming(&json, emit);
     }
-    match pipelined::read(bytes, emit) {
+    check_declared_size(bytes, limits)?;
+    match pipelined::read(bytes, limits, emit) {
         pipelined::Outcome::Read => Ok(()),
+        pipelined::Outcome::Refused(e) => Err(e),
         // Nothing was handed over yet: the whole-document path reads any layout.
         pipelined::Outcome::Declined => {
-            let json = decompress(bytes)?;
+            let json = text(bytes, limits)?;
             read_json_streaming(&json, emit)
         }
-        pipelined::Outcome::Failed => Err(match decompress(bytes) {
+        pipelined::Outcome::Failed => Err(match text(bytes, limits) {
             Err(e) => e,
             Ok(json) => whole_document_error(&json),
         }),

@@ -49,9 +49,15 @@ impl<'de, T: TagFirst<'de>> Visitor<'de> for TagFirstVisitor<T> {
             return T::variant(tag, MapAccessDeserializer::new(map));
         }
         // The tag is not first: buffer the object and let the derived code find it.
+        // Repeated keys are refused here, at any depth, as the tag-first path refuses them.
         let mut object = serde_json::Map::new();
-        object.insert(first, map.next_value()?);
-        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+        let crate::unique::Value(value) = map.next_value()?;
+        object.insert(first, value);
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("key `{key}` appears twice")));
+            }
+            let crate::unique::Value(value) = map.next_value()?;
             object.insert(key, value);
         }
         T::Buffered::deserialize(serde_json::Value::Object(object))

@@ -2,13 +2,17 @@
 
 use crate::{AccountId, Organization, Policies, Snapshot};
 
+/// The deepest OU nesting AWS Organizations allows: five levels of OUs under the root.
+pub const MAX_OU_DEPTH: usize = 5;
+
 /// A snapshot whose parts contradict each other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("snapshot is inconsistent: {0}")]
 pub struct InconsistentError(pub String);
 
-/// Checks the cross-references of a parsed snapshot: one root, every parent known, no cycles,
-/// map keys equal to the IDs they hold, one inventory entry per account.
+/// Checks the cross-references of a parsed snapshot: one root, no OU with the root's ID, every
+/// parent known, no cycles, OUs at most [`MAX_OU_DEPTH`] levels deep, map keys equal to the IDs
+/// they hold, one inventory entry per account.
 pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
     validate_head(&snapshot.organization, &snapshot.policies)?;
     validate_accounts(&snapshot.organization, snapshot.accounts.keys())
@@ -32,22 +36,21 @@ pub(crate) fn validate_head(
         if *key != ou.id {
             return fail(format!("OU listed under `{key}` has id `{}`", ou.id));
         }
+        if ou.id == root_id {
+            return fail(format!(
+                "OU `{}` has the ID of the organization root",
+                ou.id
+            ));
+        }
         if !known_parent(&ou.parent_id) {
             return fail(format!(
                 "OU `{}` has parent `{}`, which is neither the root nor an OU",
                 ou.id, ou.parent_id
             ));
         }
-        // Walk up: a cycle never reaches the root.
-        let mut cursor = ou.parent_id.as_str();
-        let mut steps = 0;
-        while cursor != root_id {
-            steps += 1;
-            if steps > org.organizational_units.len() {
-                return fail(format!("OU `{}` is part of a parent cycle", ou.id));
-            }
-            cursor = &org.organizational_units[cursor].parent_id;
-        }
+    }
+    for ou in org.organizational_units.values() {
+        check_depth(org, root_id, &ou.id)?;
     }
     for (key, account) in &org.accounts {
         if *key != account.id {
@@ -78,6 +81,36 @@ pub(crate) fn validate_head(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Walks up from OU `id` (whose parent, and every OU's parent, is known) and fails if the
+/// walk does not reach the root within [`MAX_OU_DEPTH`] levels: naming the depth, or the
+/// cycle the walk is caught in. Never more than `MAX_OU_DEPTH + 1` steps for a valid tree.
+fn check_depth(org: &Organization, root_id: &str, id: &str) -> Result<(), InconsistentError> {
+    let mut cursor = id;
+    let mut depth = 0usize;
+    let mut seen = std::collections::BTreeSet::new();
+    while cursor != root_id {
+        depth += 1;
+        if depth > MAX_OU_DEPTH && !seen.insert(cursor) {
+            return Err(InconsistentError(format!(
+                "OU `{id}` is part of a parent cycle"
+            )));
+        }
+        let Some(ou) = org.organizational_units.get(cursor) else {
+            // Unreachable after the parent check; refused rather than trusted.
+            return Err(InconsistentError(format!(
+                "OU `{cursor}` is neither the root nor an OU"
+            )));
+        };
+        cursor = &ou.parent_id;
+    }
+    if depth > MAX_OU_DEPTH {
+        return Err(InconsistentError(format!(
+            "OU `{id}` is {depth} levels below the root; AWS Organizations allows at most {MAX_OU_DEPTH}"
+        )));
     }
     Ok(())
 }

@@ -194,3 +194,56 @@ fn every_bad_input_fails_with_the_message_read_gives() {
         read(duplicate).unwrap_err()
     );
 }
+
+#[test]
+fn both_readers_stop_at_the_same_bound_with_the_same_error() {
+    use headroom_schemas::{ReadLimits, read_streaming_with, read_with};
+    let demo = std::fs::read(fixture("snapshots/demo.json")).unwrap();
+    let limits = ReadLimits {
+        max_bytes: 1 << 20,
+        max_string_bytes: 4096,
+    };
+    // A decompression bomb: 64 MiB of whitespace after a valid start, in a few kilobytes;
+    // zstd's streaming encoder declares no size, so the bound must stop the decompression.
+    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+    std::io::Write::write_all(&mut encoder, &demo[..demo.len() - 2]).unwrap();
+    let spaces = vec![b' '; 1 << 20];
+    for _ in 0..64 {
+        std::io::Write::write_all(&mut encoder, &spaces).unwrap();
+    }
+    let bomb = encoder.finish().unwrap();
+    assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+    // A string longer than the bound, plain and compressed.
+    let long = edited(
+        &demo,
+        "\"email\": \"aws+security-tooling@example.com\"",
+        &format!("\"email\": \"{}\"", "x".repeat(5000)),
+    );
+    let long_zst = zstd::encode_all(&long[..], 3).unwrap();
+    for (name, bytes, want) in [
+        (
+            "bomb",
+            &bomb,
+            "snapshot holds more than 1048576 bytes of JSON text (snapshot_limits.max_bytes); raise the limit if this is a real organization",
+        ),
+        (
+            "long string",
+            &long,
+            "snapshot holds a string longer than 4096 bytes (snapshot_limits.max_string_bytes) at byte 3800 of its JSON text",
+        ),
+        (
+            "long string, zstd",
+            &long_zst,
+            "snapshot holds a string longer than 4096 bytes (snapshot_limits.max_string_bytes) at byte 3800 of its JSON text",
+        ),
+    ] {
+        let whole = read_with(bytes, &limits).unwrap_err().to_string();
+        let streamed = read_streaming_with(bytes, &limits, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert_eq!(whole, want, "{name}");
+        assert_eq!(streamed, want, "{name}");
+    }
+    // Within the default bounds the same files are fine or fail for their own reasons.
+    assert!(headroom_schemas::read(&long).is_ok());
+}

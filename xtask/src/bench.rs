@@ -8,6 +8,8 @@
 //!   decompression with the parse (`xtask load-floor --streaming FILE`);
 //! - the full `analyze` with every core and pinned to one core (`taskset`), writing everything
 //!   to a fresh temporary directory (on `/dev/shm` by default, see `--out-parent`);
+//! - the full `analyze` on every core run again over the output of an identical earlier run
+//!   (what a user re-running on the same directory pays);
 //!
 //! with wall time and peak resident memory of each, and prints one table. Ratios come from one
 //! run of this command, on one machine, never from timed tests.
@@ -107,11 +109,12 @@ fn samples(
     snap: &str,
     out_parent: &Path,
     runs: usize,
-) -> anyhow::Result<[Sample; 4]> {
+) -> anyhow::Result<[Sample; 5]> {
     let mut floor = Vec::new();
     let mut streaming = Vec::new();
     let mut full = Vec::new();
     let mut single = Vec::new();
+    let mut rerun = Vec::new();
     for _ in 0..runs {
         floor.push(measure(xtask, &["load-floor", snap])?);
         streaming.push(measure(xtask, &["load-floor", "--streaming", snap])?);
@@ -135,12 +138,20 @@ fn samples(
             }
             samples.push(measure(Path::new(command[0]), &command[1..])?);
         }
+        // A re-run over the output of an identical run: the output exists and is unchanged.
+        let out = tempfile::Builder::new()
+            .prefix("headroom-bench-")
+            .tempdir_in(out_parent)?;
+        let out_dir = out.path().to_str().context("non-UTF-8 path")?;
+        measure(analyze, &[snap, "--out", out_dir])?;
+        rerun.push(measure(analyze, &[snap, "--out", out_dir])?);
     }
     Ok([
         median(floor),
         median(streaming),
         median(full),
         median(single),
+        median(rerun),
     ])
 }
 
@@ -186,11 +197,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "| accounts | snapshot zst MiB | json MiB | load floor s | streaming load s | analyze s ({cores} cores) | analyze s (1 core) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
+        "| accounts | snapshot zst MiB | json MiB | load floor s | streaming load s | analyze s ({cores} cores) | analyze s (1 core) | re-run s ({cores} cores) | analyze/floor | floor peak MiB | analyze peak MiB | peak/json |"
     );
     let _ = writeln!(
         table,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut strategies = String::from(
         "| accounts | strategy | SCPs | RCPs | SCP attachments | RCP attachments | within AWS default quotas |\n|---:|---|---:|---:|---:|---:|---|\n",
@@ -211,19 +222,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let snap = snapshot.to_str().context("non-UTF-8 path")?;
 
         eprintln_status(&format!("measuring {size} accounts"));
-        let [floor, streaming, full, single] =
+        let [floor, streaming, full, single, rerun] =
             samples(&xtask, &analyze, snap, &out_parent, args.runs)?;
         let ratio = full.seconds / floor.seconds.max(0.001);
         let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
         let _ = writeln!(
             table,
-            "| {size} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            "| {size} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
             mib(compressed),
             mib(json),
             floor.seconds,
             streaming.seconds,
             full.seconds,
             single.seconds,
+            rerun.seconds,
             ratio,
             full_kib_to_mib(floor.peak_kib),
             full_kib_to_mib(full.peak_kib),

@@ -12,6 +12,7 @@ pub struct Ec2Inventory {
     /// Every instance in every state (terminated ones included), sorted by instance ID.
     pub instances: Vec<Instance>,
     /// The outcome of looking up each distinct image ID the instances use, by image ID.
+    #[serde(deserialize_with = "crate::unique::map")]
     pub images: BTreeMap<String, ImageLookup>,
 }
 

@@ -58,6 +58,7 @@ pub(crate) enum BufferedAccountInventory {
     Collected {
         role_arn: String,
         global: GlobalInventory,
+        #[serde(deserialize_with = "crate::unique::map")]
         regions: BTreeMap<String, RegionalInventory>,
     },
     Failed {
@@ -101,6 +102,7 @@ pub(crate) enum AccountTag {
 struct CollectedFields {
     role_arn: String,
     global: GlobalInventory,
+    #[serde(deserialize_with = "crate::unique::map")]
     regions: BTreeMap<String, RegionalInventory>,
 }
 

@@ -20,6 +20,8 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use serde::de::DeserializeOwned;
 
 use super::{Field, Parts, Streamed};
+use crate::io::ReadError;
+use crate::limits::{Guard, ReadLimits};
 use crate::validate::validate_accounts;
 use crate::{AccountId, AccountInventory};
 
@@ -42,8 +44,11 @@ const SIZES: Sizes = Sizes {
 };
 
 /// How the pipelined read ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Outcome {
+    /// The text crossed a bound of the [`ReadLimits`]: the error the whole-document reader
+    /// gives too (it checks the text in the same order), without decompressing it again.
+    Refused(ReadError),
     /// The document was valid and everything was handed over.
     Read,
     /// Stopped before handing anything over: read the document the usual way.
@@ -55,15 +60,21 @@ pub(super) enum Outcome {
 
 /// Reads the zstd snapshot `bytes`, handing its parts to `emit` as [`super::read_streaming`]
 /// does.
-pub(super) fn read(bytes: &[u8], emit: &mut dyn FnMut(Streamed)) -> Outcome {
-    read_in(bytes, emit, SIZES)
+pub(super) fn read(bytes: &[u8], limits: &ReadLimits, emit: &mut dyn FnMut(Streamed)) -> Outcome {
+    read_in(bytes, limits, emit, SIZES)
 }
 
-fn read_in(bytes: &[u8], emit: &mut dyn FnMut(Streamed), sizes: Sizes) -> Outcome {
+fn read_in(
+    bytes: &[u8],
+    limits: &ReadLimits,
+    emit: &mut dyn FnMut(Streamed),
+    sizes: Sizes,
+) -> Outcome {
     let (chunks, received) = sync_channel::<Vec<u8>>(CHUNKS_AHEAD);
     let (spent, reusable) = channel::<Vec<u8>>();
+    let guard = Guard::new(*limits);
     std::thread::scope(|scope| {
-        let decoding = scope.spawn(move || decode(bytes, sizes.chunk, &chunks, &reusable));
+        let decoding = scope.spawn(move || decode(bytes, sizes.chunk, guard, &chunks, &reusable));
         let mut text = Text {
             buffer: Vec::new(),
             at: 0,
@@ -83,6 +94,7 @@ fn read_in(bytes: &[u8], emit: &mut dyn FnMut(Streamed), sizes: Sizes) -> Outcom
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         match (parsed, decoded, emitted) {
+            (_, Err(Stop::Refused(e)), _) => Outcome::Refused(e),
             (true, Ok(()), _) => Outcome::Read,
             (_, _, false) => Outcome::Declined,
             _ => Outcome::Failed,
@@ -90,21 +102,36 @@ fn read_in(bytes: &[u8], emit: &mut dyn FnMut(Streamed), sizes: Sizes) -> Outcom
     })
 }
 
-/// Decompresses `bytes` into chunks sent to the parser, reusing the chunks it sends back.
-/// Stops early, without error, when the parser hangs up.
+/// Why the decoder stopped early.
+#[derive(Debug)]
+enum Stop {
+    /// The compressed data is corrupt or truncated.
+    Corrupt,
+    /// The text crossed a bound.
+    Refused(ReadError),
+}
+
+/// Decompresses `bytes` into chunks sent to the parser, reusing the chunks it sends back,
+/// each checked by `guard` before it is sent. Stops early, without error, when the parser
+/// hangs up.
 fn decode(
     bytes: &[u8],
     size: usize,
+    mut guard: Guard,
     chunks: &SyncSender<Vec<u8>>,
     reusable: &Receiver<Vec<u8>>,
-) -> std::io::Result<()> {
-    let mut decoder = zstd::stream::read::Decoder::with_buffer(bytes)?;
+) -> Result<(), Stop> {
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(bytes).map_err(|_| Stop::Corrupt)?;
     loop {
         let mut chunk = reusable
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(size));
         chunk.clear();
-        let read = (&mut decoder).take(size as u64).read_to_end(&mut chunk)?;
+        let read = (&mut decoder)
+            .take(size as u64)
+            .read_to_end(&mut chunk)
+            .map_err(|_| Stop::Corrupt)?;
+        guard.feed(&chunk).map_err(Stop::Refused)?;
         if read == 0 || chunks.send(chunk).is_err() {
             return Ok(());
         }
@@ -303,6 +330,7 @@ mod tests {
         let mut seen = Vec::new();
         let outcome = read_in(
             bytes,
+            &ReadLimits::default(),
             &mut |event| {
                 seen.push(match event {
                     Streamed::Head(head) => format!("{head:?}"),
@@ -338,7 +366,7 @@ mod tests {
             for bytes in [written, zstd(&serde_json::to_vec(&snapshot).unwrap())] {
                 let mut whole = Vec::new();
                 super::super::read_json_streaming(
-                    &crate::io::decompress(&bytes).unwrap(),
+                    &crate::io::text(&bytes, &ReadLimits::default()).unwrap(),
                     &mut |e| {
                         whole.push(match e {
                             Streamed::Head(head) => format!("{head:?}"),
@@ -349,7 +377,7 @@ mod tests {
                 .unwrap();
                 for sizes in tiny_sizes() {
                     let (outcome, seen) = events(&bytes, sizes);
-                    assert_eq!(outcome, Outcome::Read, "{sizes:?}");
+                    assert!(matches!(outcome, Outcome::Read), "{sizes:?}");
                     assert!(seen == whole, "{sizes:?}: different events");
                 }
             }
@@ -377,10 +405,10 @@ mod tests {
                 drop_after: 0,
             },
         ] {
-            assert_eq!(
+            assert!(matches!(
                 events(&zstd(accounts_first.as_bytes()), sizes).0,
                 Outcome::Declined
-            );
+            ));
             for bad in [
                 String::new(),
                 "[]".to_owned(),
@@ -393,9 +421,8 @@ mod tests {
                 text.replacen("\"policies\"", "\"policies\": {}, \"policies\"", 1),
             ] {
                 let (outcome, _) = events(&zstd(bad.as_bytes()), sizes);
-                assert_ne!(
-                    outcome,
-                    Outcome::Read,
+                assert!(
+                    !matches!(outcome, Outcome::Read),
                     "{sizes:?} {}",
                     &bad[..bad.len().min(80)]
                 );
@@ -404,9 +431,12 @@ mod tests {
             let mut corrupt = zstd(demo);
             let at = corrupt.len() - 8;
             corrupt[at] ^= 0xff;
-            assert_ne!(events(&corrupt, sizes).0, Outcome::Read);
+            assert!(!matches!(events(&corrupt, sizes).0, Outcome::Read));
             let whole = zstd(demo);
-            assert_ne!(events(&whole[..whole.len() - 1], sizes).0, Outcome::Read);
+            assert!(!matches!(
+                events(&whole[..whole.len() - 1], sizes).0,
+                Outcome::Read
+            ));
         }
     }
 }
