@@ -1201,6 +1201,9 @@ where
     // if that is not enough) until none does.
     let strict = std::cell::OnceCell::new();
     loop {
+        if placed.0.iter().all(|p| p.uncovered_accounts.is_empty()) {
+            return placed; // every clean account covered: nothing can be less than strict
+        }
         let strict = strict.get_or_init(|| place_all(&vec![false; runs.len()]).0);
         let losing: Vec<usize> = placed
             .0
@@ -1388,6 +1391,9 @@ where
         if scan.blocking > 0 {
             let mut refused = None;
             if carve && scan.clean > 0 {
+                refused = carve_out_cannot_fit(run.kind, scan.blocking, room);
+            }
+            if carve && scan.clean > 0 && refused.is_none() {
                 let sub = subtree(tree, run, &verdicts, accounts);
                 match carve_out(run, &sub, statements, slots.get(&key), room) {
                     Ok((list, sizes)) => {
@@ -1523,6 +1529,25 @@ where
         )),
         Some(PassedOverReason::Blocked { .. }) => Err(String::new()),
     }
+}
+
+/// Each exempted account adds at least this much to a statement: `"123456789012",` (the
+/// last one without its comma).
+const CARVED_ACCOUNT_SIZE: usize = 15;
+
+/// Why exempting `blocking` accounts cannot fit a policy, known without building the
+/// statements: placement tries every blocked node from the root down, and at the top of a
+/// large organization the lists run to thousands of accounts.
+fn carve_out_cannot_fit(kind: CheckKind, blocking: usize, room: Room) -> Option<String> {
+    let at_least = policies::empty_document_size() + CARVED_ACCOUNT_SIZE * blocking - 1;
+    (at_least > room.limit).then(|| {
+        format!(
+            "exempting {} makes a policy of at least {at_least} characters, over the {} limit of {}",
+            Plural(blocking, "account"),
+            kind_name(kind),
+            room.limit
+        )
+    })
 }
 
 /// Why a carve-out target takes the guardrail, naming the first exempted accounts (the
