@@ -758,6 +758,7 @@ fn collected<'a>(
             global,
             regions,
             role_arn,
+            ..
         } => {
             assert_eq!(role_arn, &format!("arn:aws:iam::{id}:role/Headroom"));
             (global, regions)

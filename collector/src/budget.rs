@@ -1,0 +1,78 @@
+//! One request budget shared by every account, region and service: at most N HTTP requests in
+//! flight at once, whatever the fan-out above.
+//!
+//! The budget wraps the SDK's HTTP client, so it counts what costs time and what AWS rate
+//! limits, requests on the wire: a task waiting for a permit holds none, and a retry waits for
+//! a permit again after its back-off. The engine above may fan out freely (every region and
+//! service of every account in flight at once); the budget alone decides how many requests
+//! run. Permits are granted in request order (tokio's semaphore is fair).
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::sync::Semaphore;
+
+/// An HTTP client that lets at most `permits` requests through at once.
+#[derive(Debug, Clone)]
+pub struct Budgeted {
+    inner: SharedHttpClient,
+    permits: Arc<Semaphore>,
+}
+
+impl Budgeted {
+    /// Wraps `inner` with a budget of `permits` requests in flight (at least 1).
+    pub fn new(inner: SharedHttpClient, permits: usize) -> Self {
+        Self {
+            inner,
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+
+    /// As a client the SDK takes.
+    pub fn shared(self) -> SharedHttpClient {
+        SharedHttpClient::new(self)
+    }
+}
+
+impl HttpClient for Budgeted {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(BudgetedConnector {
+            inner: self.inner.http_connector(settings, components),
+            permits: Arc::clone(&self.permits),
+        })
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
+}
+
+#[derive(Debug)]
+struct BudgetedConnector {
+    inner: SharedHttpConnector,
+    permits: Arc<Semaphore>,
+}
+
+impl HttpConnector for BudgetedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let permits = Arc::clone(&self.permits);
+        HttpConnectorFuture::new(async move {
+            // The semaphore is never closed, so acquiring cannot fail; if it ever did, the
+            // request would simply go through unbudgeted.
+            let _permit = permits.acquire_owned().await.ok();
+            inner.call(request).await
+        })
+    }
+}
