@@ -6,6 +6,10 @@
 //! a permit again after its back-off. The engine above may fan out freely (every region and
 //! service of every account in flight at once); the budget alone decides how many requests
 //! run. Permits are granted in request order (tokio's semaphore is fair).
+//!
+//! The client it wraps is the SDK's default HTTPS client, built here the way aws-config
+//! builds it (hyper 1 with rustls on aws-lc, proxy settings from the environment): aws-config
+//! only makes that client inside each service client, where nothing can wrap it.
 
 use std::sync::Arc;
 
@@ -16,6 +20,23 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Semaphore;
+
+/// The SDK's default HTTPS client.
+pub fn default_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    Builder::new().build_with_connector_fn(move |settings, runtime_components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = runtime_components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
 
 /// An HTTP client that lets at most `permits` requests through at once.
 #[derive(Debug, Clone)]

@@ -269,9 +269,9 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
         .into());
     }
     // One request budget for every client made from this configuration (crate::budget).
-    let Some(http) = sdk_config.http_client() else {
-        bail!("the AWS SDK configuration has no HTTP client");
-    };
+    let http = sdk_config
+        .http_client()
+        .unwrap_or_else(crate::budget::default_https_client);
     let sdk_config = sdk_config
         .into_builder()
         .http_client(crate::budget::Budgeted::new(http, setup.plan.concurrency).shared())

@@ -6,7 +6,7 @@
 //! that speaks JSON, `SignatureDoesNotMatch`, an STS error the model lacks, a proxy's 403.
 //! [`ApiError::from_sdk`] reads the code and message out of the response itself (the
 //! `x-amzn-errortype` header, a JSON body's `__type`/`code` and `message`, or an XML body's
-//! `<Code>` and `<Message>`), and keeps the status, request ID and body in
+//! `<Code>` and `<Message>`), and keeps the status and body in
 //! [`ApiError::detail`], which goes to the snapshot only. Transport failures (DNS,
 //! connection, timeout) become one sentence, their cause chain the detail.
 
@@ -32,7 +32,7 @@ pub struct ApiError {
     pub code: Option<String>,
     /// What went wrong, on one line, for people.
     pub message: String,
-    /// The raw detail (status, request ID, body, cause chain), for the snapshot only.
+    /// The raw detail (status and body, or the cause chain), for the snapshot only.
     pub detail: Option<String>,
 }
 
@@ -137,15 +137,9 @@ fn from_response(raw: &HttpResponse) -> Found {
     if code.is_none() {
         code = raw.headers().get("x-amzn-errortype").map(clean_code);
     }
-    let request_id = raw
-        .headers()
-        .get("x-amzn-requestid")
-        .or_else(|| raw.headers().get("x-amz-request-id"));
+    // No request ID header: it differs on every call, and the same organization collected
+    // twice must give the same snapshot. (An XML body may still carry AWS's `RequestId`.)
     let mut detail = format!("HTTP {status}");
-    if let Some(id) = request_id {
-        detail.push_str("; request id ");
-        detail.push_str(id);
-    }
     if !text.trim().is_empty() {
         detail.push_str("; body: ");
         detail.push_str(truncate(text.trim(), MAX_BODY));

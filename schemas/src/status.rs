@@ -137,8 +137,8 @@ pub struct CollectionError {
     pub code: Option<String>,
     /// The error message, on one line: AWS's message, or what went wrong on the way.
     pub message: String,
-    /// The raw detail for diagnosis: the HTTP status, request ID and (truncated) body of an
-    /// error response, or the transport error's whole cause chain (since 1.1; absent when
+    /// The raw detail for diagnosis: the HTTP status and (truncated) body of an error
+    /// response, or the transport error's whole cause chain (since 1.1; absent when
     /// there is nothing beyond `message`). Never shown in summaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
