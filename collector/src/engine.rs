@@ -279,13 +279,15 @@ pub async fn collect_account<F: ClientFactory>(
                     (wanted.clone(), Vec::new())
                 }
             };
+            // Every region at once: the request budget, not this fan-out, limits the calls.
+            let all = collect.len().max(1);
             let inventories = stream::iter(collect)
                 .map(|region| async move {
                     let inventory =
                         Box::pin(collect_region(id, clients, &region, availability)).await;
                     (region, inventory)
                 })
-                .buffer_unordered(usize::MAX)
+                .buffer_unordered(all)
                 .collect::<BTreeMap<String, RegionalInventory>>()
                 .await;
             Ok((inventories, not_enabled))

@@ -315,6 +315,26 @@ mod tests {
     }
 
     #[test]
+    fn a_dns_failure_reads_as_one_sentence() {
+        use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let dns = std::io::Error::other(
+            "dns error: failed to lookup address information: Name or service not known",
+        );
+        let err: SdkError<AssumeRoleError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(dns)));
+        let api = ApiError::from_sdk("sts:AssumeRole", &err);
+        assert_eq!(api.code, None);
+        assert!(
+            api.message.starts_with("cannot reach the endpoint: ")
+                && api.message.ends_with("failed to lookup address information: Name or service not known"),
+            "{}",
+            api.message
+        );
+        assert!(api.detail.is_some_and(|d| d.contains("dispatch failure")));
+    }
+
+    #[test]
     fn long_messages_are_cut_on_one_line() {
         let long = format!("a\nb {}", "x".repeat(1000));
         let line = one_line(&long);

@@ -1,7 +1,9 @@
 //! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask
-//! fmt-snapshot` rewrites a snapshot in canonical form.
+//! fmt-snapshot` rewrites a snapshot in canonical form, `cargo xtask completions` and
+//! `cargo xtask man` generate shell completions and man pages of both binaries.
 
 mod bench;
+mod cli_docs;
 mod synth;
 
 use std::path::PathBuf;
@@ -36,6 +38,11 @@ enum Command {
         #[arg(long)]
         streaming: bool,
     },
+    /// Write shell completions of `collect` and `analyze` (bash, zsh, fish, elvish,
+    /// PowerShell) under <out>/completions/<shell>/.
+    Completions(cli_docs::Args),
+    /// Write the man pages `collect.1` and `analyze.1` under <out>/man/.
+    Man(cli_docs::Args),
     /// Rewrite a snapshot in canonical form (sorted maps, two-space JSON, trailing newline).
     FmtSnapshot {
         /// The snapshot to rewrite in place (plain JSON stays plain, zstd stays zstd).
@@ -56,11 +63,29 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Names the files written, one per line on stderr.
+#[cfg(feature = "cli-docs")]
+fn report(files: &[PathBuf]) -> anyhow::Result<()> {
+    for file in files {
+        #[expect(clippy::print_stderr, reason = "what was written")]
+        {
+            eprintln!("wrote {}", file.display());
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
+        #[cfg(not(feature = "cli-docs"))]
+        Command::Completions(_) | Command::Man(_) => cli_docs::rerun_with_feature(),
+        #[cfg(feature = "cli-docs")]
+        Command::Completions(args) => report(&cli_docs::completions(&args)?),
+        #[cfg(feature = "cli-docs")]
+        Command::Man(args) => report(&cli_docs::man(&args)?),
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
