@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use headroom_schemas::{AvailabilitySource, Snapshot};
 use headroom_schemas::inventory::{AccountInventory, NotCollectedReason};
 use headroom_schemas::org::{Account, Organization};
+use headroom_schemas::{AvailabilitySource, Snapshot};
 
 use crate::Settings;
 
@@ -110,7 +110,9 @@ fn render_absences(snapshot: &Snapshot, out: &mut String) {
     let mut not_enabled: BTreeMap<&str, usize> = BTreeMap::new();
     for inventory in snapshot.accounts.values() {
         for absent in inventory.not_offered() {
-            *not_offered.entry((absent.service, absent.region)).or_default() += 1;
+            *not_offered
+                .entry((absent.service, absent.region))
+                .or_default() += 1;
         }
         for region in inventory.regions_not_enabled() {
             *not_enabled.entry(region.as_str()).or_default() += 1;

@@ -24,10 +24,9 @@ fn frozen() -> Snapshot {
 /// The accounts `check` covers, and the report of `SHARED` for it.
 fn covered(snapshot: &Snapshot, check: &str) -> (Vec<String>, serde_json::Value) {
     let outputs = analyze(snapshot, &Settings::default()).unwrap();
-    let summary: serde_json::Value = serde_json::from_slice(
-        &outputs.files[&OutputFile::new(Area::Out, "summary.json")],
-    )
-    .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&outputs.files[&OutputFile::new(Area::Out, "summary.json")])
+            .unwrap();
     let entry = summary["checks"]
         .as_array()
         .unwrap()
@@ -59,7 +58,11 @@ fn not_offered_and_not_enabled_are_neither_gaps_nor_failures() {
     let snapshot = frozen();
     let (accounts, report) = covered(&snapshot, "deny_aoss_third_party_access");
     assert!(accounts.iter().any(|a| a == SHARED), "{accounts:?}");
-    assert_eq!(report["collection_gaps"], serde_json::json!([]), "{report:#}");
+    assert_eq!(
+        report["collection_gaps"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
 }
 
 #[test]

@@ -7,6 +7,11 @@
 //! service of every account in flight at once); the budget alone decides how many requests
 //! run. Permits are granted in request order (tokio's semaphore is fair).
 //!
+//! A request waits for its permit after the SDK has started the attempt, so `cli.rs` turns
+//! off the SDK's upload stall protection: it would take a wait of more than its 5 s grace
+//! period for a stalled upload and retry the call (measured: 456 needless retries in 1,365
+//! calls at 500 ms per request, 44 s instead of 31 s). Downloads stay protected.
+//!
 //! The client it wraps is the SDK's default HTTPS client, built here the way aws-config
 //! builds it (hyper 1 with rustls on aws-lc, proxy settings from the environment): aws-config
 //! only makes that client inside each service client, where nothing can wrap it.

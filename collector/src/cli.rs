@@ -1,6 +1,7 @@
 //! The command line: flags, configuration, the run, the summary and the exit decision.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -215,9 +216,7 @@ impl Setup {
             account_reader_role: config.role_names.account_reader.clone(),
             options: AssumeOptions {
                 external_id: config.external_id.clone(),
-                duration_seconds: config
-                    .session_duration
-                    .and_then(|s| i32::try_from(s).ok()),
+                duration_seconds: config.session_duration.and_then(|s| i32::try_from(s).ok()),
             },
         })
     }
@@ -254,7 +253,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
 async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        // A request waiting for the request budget has not started its body: upload stall
+        // protection would count that wait as a stalled upload and retry the call (every
+        // request body collect sends is a few hundred bytes). Downloads stay protected.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        );
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }
@@ -276,10 +283,7 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
         .into_builder()
         .http_client(crate::budget::Budgeted::new(http, setup.plan.concurrency).shared())
         .build();
-    let progress = Progress::new(Mode::detect(
-        args.quiet,
-        args.log_format == LogFormat::Json,
-    ));
+    let progress = Progress::new(Mode::detect(args.quiet, args.log_format == LogFormat::Json));
     let caller = crate::credentials::caller_identity(&sdk_config)
         .await
         .context("failed to identify the caller (are AWS credentials configured?)")?;
@@ -309,12 +313,7 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
     for group in &groups {
         progress.event(&group.line(), &group.event());
     }
-    let (lines, event) = summary(
-        &snapshot,
-        &progress,
-        started.elapsed().as_secs_f64(),
-        &path,
-    );
+    let (lines, event) = summary(&snapshot, &progress, started.elapsed().as_secs_f64(), &path);
     progress.finish(&lines, &event);
     check_complete(&snapshot, args.allow_partial)
 }
@@ -357,12 +356,13 @@ fn summary(
     }
     let mut absences = String::new();
     if not_offered > 0 {
-        absences.push_str(&format!(
+        let _ = write!(
+            absences,
             ", {not_offered} service-region(s) not offered by AWS"
-        ));
+        );
     }
     if not_enabled > 0 {
-        absences.push_str(&format!(", {not_enabled} opt-in region(s) not enabled"));
+        let _ = write!(absences, ", {not_enabled} opt-in region(s) not enabled");
     }
     lines.push(format!(
         "collected {collected} of {} accounts with {gaps} gap(s){absences}: {} API calls, {} retries in {seconds:.1}s; wrote `{}`",
@@ -440,12 +440,12 @@ impl GapGroup {
             if self.accounts.len() > 5 {
                 named.push(format!("and {} more", self.accounts.len() - 5));
             }
-            format!(
-                "for {accounts}, not collected at all: {}",
-                named.join(", ")
-            )
+            format!("for {accounts}, not collected at all: {}", named.join(", "))
         } else if self.global {
-            format!("in {accounts} ({} global)", self.service.unwrap_or_default())
+            format!(
+                "in {accounts} ({} global)",
+                self.service.unwrap_or_default()
+            )
         } else if self.places == self.accounts.len() * self.regions.len() {
             format!("in {accounts} x {}", plural(self.regions.len(), "region"))
         } else {

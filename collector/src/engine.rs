@@ -87,35 +87,19 @@ pub async fn collect<F: ClientFactory>(
         crate::org::structure(&org_client)
     );
     let structure = structure.context("failed to read the organization")?;
-    // The same contradictions `analyze` rejects, caught before the long fan-out.
-    if *structure.management_account_id() != plan.management_account_id {
-        return Err(InputError(format!(
-            "the configuration names management account `{}` but the organization is managed by `{}`",
-            plan.management_account_id,
-            structure.management_account_id()
-        ))
-        .into());
-    }
     let known = structure.accounts();
-    let unknown: Vec<&str> = plan
-        .skip_account_ids
-        .iter()
-        .filter(|id| !known.contains_key(*id))
-        .map(AccountId::as_str)
-        .collect();
-    if !unknown.is_empty() {
-        return Err(InputError(format!(
-            "skip_account_ids names account(s) not in the organization: `{}`; an entry matching nothing means the account meant to be skipped is still collected",
-            unknown.join("`, `")
-        ))
-        .into());
-    }
+    check_plan(plan, structure.management_account_id(), &known)?;
 
     let (mut accounts, targets) = dispositions(&known, plan, &progress);
     progress.start_accounts(
         targets
             .iter()
-            .map(|id| (id.clone(), known.get(id).map(|(n, _)| n.clone()).unwrap_or_default()))
+            .map(|id| {
+                (
+                    id.clone(),
+                    known.get(id).map(|(n, _)| n.clone()).unwrap_or_default(),
+                )
+            })
             .collect(),
     );
     let regions = plan.regions.clone().map(Arc::new);
@@ -170,6 +154,34 @@ pub async fn collect<F: ClientFactory>(
         policies,
         accounts,
     })
+}
+
+/// The same contradictions `analyze` rejects, caught before the long fan-out: another
+/// management account, or skipped accounts the organization does not have.
+fn check_plan(
+    plan: &Plan,
+    management_account_id: &AccountId,
+    known: &BTreeMap<AccountId, (String, AccountState)>,
+) -> Result<(), InputError> {
+    if *management_account_id != plan.management_account_id {
+        return Err(InputError(format!(
+            "the configuration names management account `{}` but the organization is managed by `{management_account_id}`",
+            plan.management_account_id,
+        )));
+    }
+    let unknown: Vec<&str> = plan
+        .skip_account_ids
+        .iter()
+        .filter(|id| !known.contains_key(*id))
+        .map(AccountId::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(InputError(format!(
+            "skip_account_ids names account(s) not in the organization: `{}`; an entry matching nothing means the account meant to be skipped is still collected",
+            unknown.join("`, `")
+        )));
+    }
+    Ok(())
 }
 
 /// Where AWS offers each service: from SSM, else (with a warning) the built-in table.
@@ -330,20 +342,8 @@ async fn collect_region(
         clients.aoss(region),
     );
     let (ec2, eks, lambda, rds, ecr, kms, secretsmanager, sqs, aoss) = futures::join!(
-        instrumented_if(
-            offered("ec2"),
-            id,
-            r,
-            "ec2",
-            services::ec2::collect(&ec2_c)
-        ),
-        instrumented_if(
-            offered("eks"),
-            id,
-            r,
-            "eks",
-            services::eks::collect(&eks_c)
-        ),
+        instrumented_if(offered("ec2"), id, r, "ec2", services::ec2::collect(&ec2_c)),
+        instrumented_if(offered("eks"), id, r, "eks", services::eks::collect(&eks_c)),
         instrumented_if(
             offered("lambda"),
             id,
@@ -351,27 +351,9 @@ async fn collect_region(
             "lambda",
             services::lambda::collect(&lambda_c)
         ),
-        instrumented_if(
-            offered("rds"),
-            id,
-            r,
-            "rds",
-            services::rds::collect(&rds_c)
-        ),
-        instrumented_if(
-            offered("ecr"),
-            id,
-            r,
-            "ecr",
-            services::ecr::collect(&ecr_c)
-        ),
-        instrumented_if(
-            offered("kms"),
-            id,
-            r,
-            "kms",
-            services::kms::collect(&kms_c)
-        ),
+        instrumented_if(offered("rds"), id, r, "rds", services::rds::collect(&rds_c)),
+        instrumented_if(offered("ecr"), id, r, "ecr", services::ecr::collect(&ecr_c)),
+        instrumented_if(offered("kms"), id, r, "kms", services::kms::collect(&kms_c)),
         instrumented_if(
             offered("secretsmanager"),
             id,
@@ -379,13 +361,7 @@ async fn collect_region(
             "secretsmanager",
             services::secretsmanager::collect(&secrets_c)
         ),
-        instrumented_if(
-            offered("sqs"),
-            id,
-            r,
-            "sqs",
-            services::sqs::collect(&sqs_c)
-        ),
+        instrumented_if(offered("sqs"), id, r, "sqs", services::sqs::collect(&sqs_c)),
         instrumented_if(
             offered("aoss"),
             id,

@@ -85,7 +85,10 @@ impl ApiError {
             ),
             _ => (
                 modelled_code,
-                format!("the request could not be made: {}", last_causes(&causes(err), 2)),
+                format!(
+                    "the request could not be made: {}",
+                    last_causes(&causes(err), 2)
+                ),
                 Some(DisplayErrorContext(err).to_string()),
             ),
         };
@@ -327,7 +330,9 @@ mod tests {
         assert_eq!(api.code, None);
         assert!(
             api.message.starts_with("cannot reach the endpoint: ")
-                && api.message.ends_with("failed to lookup address information: Name or service not known"),
+                && api
+                    .message
+                    .ends_with("failed to lookup address information: Name or service not known"),
             "{}",
             api.message
         );

@@ -62,7 +62,10 @@ impl Structure {
             .iter()
             .filter_map(|(_, a)| {
                 let id = AccountId::new(a.id().unwrap_or_default()).ok()?;
-                Some((id, (a.name().unwrap_or_default().to_owned(), account_state(a))))
+                Some((
+                    id,
+                    (a.name().unwrap_or_default().to_owned(), account_state(a)),
+                ))
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 //! object per event), or nothing but errors (`--quiet`). Also the interceptor that counts calls.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -213,7 +214,7 @@ impl Progress {
             Mode::Lines => {
                 let mut text = format!("account {}: {outcome}", label(id, &name));
                 if gaps > 0 {
-                    text.push_str(&format!(" ({gaps} gap(s))"));
+                    let _ = write!(text, " ({gaps} gap(s))");
                 }
                 let resources = counts
                     .iter()
@@ -224,13 +225,14 @@ impl Progress {
                     text.push_str("; ");
                     text.push_str(&resources.join(", "));
                 }
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     " [{done}/{total}; {} calls, {} retries",
                     self.calls(),
                     self.retries()
-                ));
+                );
                 if let Some(eta) = eta {
-                    text.push_str(&format!("; ETA {}", human(eta)));
+                    let _ = write!(text, "; ETA {}", human(eta));
                 }
                 text.push(']');
                 line(&text);

@@ -62,5 +62,9 @@ async fn at_most_n_requests_are_in_flight() {
     let results = futures::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(sts.served.load(Ordering::SeqCst), 12);
-    assert_eq!(sts.peak.load(Ordering::SeqCst), 3, "the budget is full, never over");
+    assert_eq!(
+        sts.peak.load(Ordering::SeqCst),
+        3,
+        "the budget is full, never over"
+    );
 }

@@ -88,7 +88,7 @@ fn collector_policy_is_exactly_what_the_caller_calls_on_named_resources() {
     assert!(text.contains("parameter/aws/service/global-infrastructure/services/*"));
 }
 
-/// The StackSet template grants the account reader exactly `account_reader.json`, and trusts
+/// The member-role template (`headroom_role.yaml`) grants the account reader exactly `account_reader.json`, and trusts
 /// only the named collector principals (with the external ID when one is set).
 #[test]
 fn the_stackset_template_matches_the_account_reader_policy() {

@@ -626,7 +626,10 @@ async fn access_denied_on_assume_role_is_one_gap_and_the_rest_is_collected() {
     assert_eq!(role_arn, "arn:aws:iam::222222222222:role/Headroom");
     assert!(global.iam.is_complete() && global.s3.is_complete());
     assert_eq!(regions.keys().collect::<Vec<_>>(), ["us-east-1"]);
-    assert!(regions_not_enabled.is_empty(), "only configured regions count");
+    assert!(
+        regions_not_enabled.is_empty(),
+        "only configured regions count"
+    );
     assert!(
         regions["us-east-1"]
             .statuses()
@@ -894,7 +897,10 @@ async fn region_status_separates_regions_not_opted_in() {
         status.enabled.iter().collect::<Vec<_>>(),
         ["af-south-1", "us-east-1"]
     );
-    assert_eq!(status.not_enabled.iter().collect::<Vec<_>>(), ["me-south-1"]);
+    assert_eq!(
+        status.not_enabled.iter().collect::<Vec<_>>(),
+        ["me-south-1"]
+    );
     assert_eq!(rule.num_calls(), 1);
 }
 
@@ -944,7 +950,9 @@ async fn contradictions_with_the_organization_are_input_errors() {
 
 /// SSM's public parameters for every service: two pages each (SSM returns at most 10 per
 /// page), with aoss missing from af-south-1.
-fn ssm_offering(regions: &'static [&'static str]) -> (aws_sdk_ssm::Client, Vec<aws_smithy_mocks::Rule>) {
+fn ssm_offering(
+    regions: &'static [&'static str],
+) -> (aws_sdk_ssm::Client, Vec<aws_smithy_mocks::Rule>) {
     use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
     use aws_sdk_ssm::types::Parameter;
     let mut rules = Vec::new();
@@ -960,7 +968,12 @@ fn ssm_offering(regions: &'static [&'static str]) -> (aws_sdk_ssm::Client, Vec<a
             let mut out = GetParametersByPathOutput::builder().set_parameters(Some(
                 names
                     .into_iter()
-                    .map(|r| Parameter::builder().name(format!("{path}/{r}")).value(r).build())
+                    .map(|r| {
+                        Parameter::builder()
+                            .name(format!("{path}/{r}"))
+                            .value(r)
+                            .build()
+                    })
                     .collect(),
             ));
             if let Some(t) = token {
@@ -994,7 +1007,10 @@ async fn service_regions_are_read_from_ssm_through_every_page() {
     let availability = headroom_collector::availability::from_ssm(&client)
         .await
         .unwrap();
-    assert_eq!(availability.source, headroom_schemas::AvailabilitySource::Ssm);
+    assert_eq!(
+        availability.source,
+        headroom_schemas::AvailabilitySource::Ssm
+    );
     assert_eq!(availability.services.len(), 9);
     assert_eq!(
         availability.services["aoss"].iter().collect::<Vec<_>>(),
@@ -1036,7 +1052,10 @@ async fn a_service_not_offered_in_a_region_is_not_called_and_not_a_gap() {
     )
     .await;
     let availability = snapshot.meta.service_availability.as_ref().unwrap();
-    assert_eq!(availability.source, headroom_schemas::AvailabilitySource::Ssm);
+    assert_eq!(
+        availability.source,
+        headroom_schemas::AvailabilitySource::Ssm
+    );
     let AccountInventory::Collected {
         regions,
         regions_not_enabled,
@@ -1046,7 +1065,10 @@ async fn a_service_not_offered_in_a_region_is_not_called_and_not_a_gap() {
         panic!("collected");
     };
     // me-south-1 is an opt-in region the account has not enabled: skipped, recorded.
-    assert_eq!(regions.keys().collect::<Vec<_>>(), ["af-south-1", "us-east-1"]);
+    assert_eq!(
+        regions.keys().collect::<Vec<_>>(),
+        ["af-south-1", "us-east-1"]
+    );
     assert_eq!(regions_not_enabled, &["me-south-1"]);
     // aoss is not offered in af-south-1: no call there, a known absence, not a gap.
     assert_eq!(regions["af-south-1"].aoss, Collected::NotOffered);
@@ -1106,7 +1128,10 @@ async fn an_xml_error_from_a_json_service_gives_its_code_and_message() {
         "The request signature we calculated does not match the signature you provided."
     );
     let detail = err.detail.as_deref().unwrap();
-    assert!(detail.starts_with("HTTP 403; body: <ErrorResponse"), "{detail}");
+    assert!(
+        detail.starts_with("HTTP 403; body: <ErrorResponse"),
+        "{detail}"
+    );
     assert!(!err.to_string().contains("HttpResponse"), "{err}");
 }
 
@@ -1174,7 +1199,12 @@ async fn identical_gaps_are_grouped_in_the_summary_and_kept_whole_in_the_snapsho
         .flat_map(AccountInventory::gaps)
         .collect();
     assert_eq!(gaps.len(), 4, "2 accounts x 2 regions");
-    assert!(gaps.iter().all(|g| g.error.detail.as_deref().is_some_and(|d| d.starts_with("HTTP 403; body: {"))));
+    assert!(gaps.iter().all(|g| {
+        g.error
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("HTTP 403; body: {"))
+    }));
     let groups = cli::gap_groups(&snapshot, &|_| String::new());
     assert_eq!(groups.len(), 1);
     let line = groups[0].line();
@@ -1184,8 +1214,14 @@ async fn identical_gaps_are_grouped_in_the_summary_and_kept_whole_in_the_snapsho
         ),
         "{line}"
     );
-    assert!(!line.contains("HTTP 403"), "the raw detail stays in the snapshot: {line}");
+    assert!(
+        !line.contains("HTTP 403"),
+        "the raw detail stays in the snapshot: {line}"
+    );
     let event = groups[0].event();
     assert_eq!(event["count"], 4);
-    assert_eq!(event["regions"], serde_json::json!(["af-south-1", "us-east-1"]));
+    assert_eq!(
+        event["regions"],
+        serde_json::json!(["af-south-1", "us-east-1"])
+    );
 }

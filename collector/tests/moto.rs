@@ -938,7 +938,9 @@ fn collect_snapshots_a_seeded_moto_organization() {
     );
     assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
     assert!(
-        failed.stderr.starts_with("error: collection incomplete: 1 gap(s) in 1 account(s)"),
+        failed
+            .stderr
+            .starts_with("error: collection incomplete: 1 gap(s) in 1 account(s)"),
         "{}",
         failed.stderr
     );
@@ -966,7 +968,11 @@ fn check_every_region(run: &Run, seeded: &Seeded) {
         run.stderr
     );
     let availability = snap.meta.service_availability.as_ref().unwrap();
-    assert_eq!(availability.source, AvailabilitySource::Ssm, "read from SSM");
+    assert_eq!(
+        availability.source,
+        AvailabilitySource::Ssm,
+        "read from SSM"
+    );
     assert!(!availability.services["aoss"].contains("af-south-1"));
     assert!(availability.services["ec2"].contains("af-south-1"));
     assert!(snap.meta.regions.is_empty());
@@ -976,7 +982,10 @@ fn check_every_region(run: &Run, seeded: &Seeded) {
     assert!(regions["af-south-1"].ec2.is_complete());
     assert!(regions["us-east-1"].aoss.is_complete());
     let not_enabled = snap.accounts[seeded.accounts["prod-app"].as_str()].regions_not_enabled();
-    assert!(not_enabled.iter().any(|r| r == "ap-east-1"), "{not_enabled:?}");
+    assert!(
+        not_enabled.iter().any(|r| r == "ap-east-1"),
+        "{not_enabled:?}"
+    );
     assert!(!regions.contains_key("ap-east-1"));
     for (id, inventory) in &snap.accounts {
         assert!(inventory.gaps().is_empty(), "{id}: {:?}", inventory.gaps());
@@ -1002,7 +1011,11 @@ fn check_profile_json_and_delegated_admin(
 ) {
     let aws_config = dir.join("aws-config");
     let aws_credentials = dir.join("aws-credentials");
-    fs::write(&aws_config, "[profile headroom-audit]\nregion = us-east-1\n").unwrap();
+    fs::write(
+        &aws_config,
+        "[profile headroom-audit]\nregion = us-east-1\n",
+    )
+    .unwrap();
     fs::write(
         &aws_credentials,
         "[headroom-audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
@@ -1035,16 +1048,26 @@ fn check_profile_json_and_delegated_admin(
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert!(events.iter().all(|e| e["time"].is_string() && e["level"].is_string()));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["time"].is_string() && e["level"].is_string())
+    );
     let done: Vec<_> = events
         .iter()
         .filter(|e| e["event"] == "account_done")
         .collect();
     assert_eq!(done.len(), 4);
-    assert!(done.iter().any(|e| e["name"] == "prod-app" && e["outcome"] == "complete"));
+    assert!(
+        done.iter()
+            .any(|e| e["name"] == "prod-app" && e["outcome"] == "complete")
+    );
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary", "{summary}");
-    assert_eq!((summary["collected"].as_u64(), summary["gaps"].as_u64()), (Some(4), Some(0)));
+    assert_eq!(
+        (summary["collected"].as_u64(), summary["gaps"].as_u64()),
+        (Some(4), Some(0))
+    );
 
     let security = &seeded.accounts["security-tooling"];
     let delegated = run_collect(
@@ -1062,7 +1085,10 @@ fn check_profile_json_and_delegated_admin(
         "{}",
         delegated.stderr
     );
-    assert!(delegated.json == reference.json, "delegated admin: same snapshot");
+    assert!(
+        delegated.json == reference.json,
+        "delegated admin: same snapshot"
+    );
 }
 
 async fn add_denied_policy(url: &str, account: &str) {

@@ -391,7 +391,10 @@ mod tests {
         assert_eq!(c.external_id.as_deref(), Some("headroom-2026:a/b"));
         assert_eq!(c.session_duration, Some(3600));
         let err = parse("external_id: 'a'\n").unwrap_err();
-        assert!(err.contains("external_id must be 2 to 1224 characters, found 1"), "{err}");
+        assert!(
+            err.contains("external_id must be 2 to 1224 characters, found 1"),
+            "{err}"
+        );
         let err = parse("external_id: 'has space'\n").unwrap_err();
         assert!(err.contains("found ` `"), "{err}");
         let err = parse("session_duration: 60\n").unwrap_err();
@@ -404,7 +407,10 @@ mod tests {
         let err = parse("external_idd: 'x'\n").unwrap_err();
         assert!(err.contains("unknown field `external_idd`"), "{err}");
         let c = parse("delegated_admin_account_id: '333333333333'\n").unwrap();
-        assert_eq!(c.delegated_admin_account_id.unwrap().as_str(), "333333333333");
+        assert_eq!(
+            c.delegated_admin_account_id.unwrap().as_str(),
+            "333333333333"
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub use crate::org::Organization;
 pub use crate::policies::Policies;
 pub use crate::stream::{SnapshotHead, Streamed, read_streaming};
 pub use crate::tags::Tags;
-pub use crate::version::{FormatVersion, OLDEST_READABLE, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
+pub use crate::version::{
+    FormatVersion, OLDEST_READABLE, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION,
+};
 
 /// One collection of an AWS Organization: its structure, its existing SCPs and RCPs, and the
 /// raw inventories of every account.

@@ -73,7 +73,8 @@ struct NoFields {}
 
 impl<'de, T: Deserialize<'de>> crate::tagged::TagFirst<'de> for Collected<T> {
     const TAG: &'static str = "status";
-    const EXPECTING: &'static str = "a collection result with `status` `complete`, `failed` or `not_offered`";
+    const EXPECTING: &'static str =
+        "a collection result with `status` `complete`, `failed` or `not_offered`";
     type Tag = CollectedTag;
     type Buffered = BufferedCollected<T>;
 

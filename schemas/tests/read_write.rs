@@ -52,13 +52,16 @@ fn frozen_v1_1_is_still_readable() {
     let shared = &snapshot.accounts["101010101010"];
     let absent = shared.not_offered();
     assert_eq!(absent.len(), 1);
-    assert_eq!((absent[0].service, absent[0].region), ("aoss", "af-south-1"));
+    assert_eq!(
+        (absent[0].service, absent[0].region),
+        ("aoss", "af-south-1")
+    );
     assert_eq!(shared.regions_not_enabled(), ["me-south-1"]);
     assert!(shared.gaps().is_empty(), "not offered is not a gap");
     let details = snapshot
         .accounts
         .values()
-        .flat_map(|a| a.gaps())
+        .flat_map(headroom_schemas::AccountInventory::gaps)
         .filter(|g| g.error.detail.is_some())
         .count();
     assert_eq!(details, 1);
@@ -70,7 +73,11 @@ fn a_not_offered_service_has_no_fields() {
         v["accounts"]["101010101010"]["regions"]["us-east-1"]["aoss"] =
             serde_json::json!({"status": "not_offered", "data": {"access_policies": []}});
     });
-    assert!(err(&bytes).contains("unknown field `data`"), "{}", err(&bytes));
+    assert!(
+        err(&bytes).contains("unknown field `data`"),
+        "{}",
+        err(&bytes)
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `cargo xtask completions` and `cargo xtask man`: shell completions and man pages of
-//! `collect` and `analyze`, generated from their clap definitions (clap_complete,
-//! clap_mangen), so they never disagree with `--help`.
+//! `collect` and `analyze`, generated from their clap definitions (`clap_complete`,
+//! `clap_mangen`), so they never disagree with `--help`.
 //!
 //! Both need the `collect` crate and so the AWS SDK, which `cargo xtask synth` and `bench`
 //! should not wait for: they live behind xtask's `cli-docs` feature, and an xtask built
@@ -23,7 +23,15 @@ pub struct Args {
 pub fn rerun_with_feature() -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
-        .args(["run", "--quiet", "-p", "xtask", "--features", "cli-docs", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--features",
+            "cli-docs",
+            "--",
+        ])
         .args(std::env::args_os().skip(1))
         .status()
         .context("cannot run cargo")?;
@@ -76,7 +84,8 @@ pub fn man(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
         clap_mangen::Man::new(command)
             .render(&mut page)
             .context("cannot render a man page")?;
-        std::fs::write(&path, page).with_context(|| format!("cannot write `{}`", path.display()))?;
+        std::fs::write(&path, page)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -99,9 +108,14 @@ mod tests {
         };
         let files = completions(&args).unwrap();
         assert_eq!(files.len(), 10);
-        let bash = std::fs::read_to_string(dir.path().join("completions/bash/collect.bash"))
-            .unwrap();
-        for flag in ["--log-format", "--concurrency", "--allow-partial", "--quiet"] {
+        let bash =
+            std::fs::read_to_string(dir.path().join("completions/bash/collect.bash")).unwrap();
+        for flag in [
+            "--log-format",
+            "--concurrency",
+            "--allow-partial",
+            "--quiet",
+        ] {
             assert!(bash.contains(flag), "{flag}");
         }
         let pages = man(&args).unwrap();

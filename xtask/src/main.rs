@@ -65,14 +65,13 @@ fn main() -> std::process::ExitCode {
 
 /// Names the files written, one per line on stderr.
 #[cfg(feature = "cli-docs")]
-fn report(files: &[PathBuf]) -> anyhow::Result<()> {
+fn report(files: &[PathBuf]) {
     for file in files {
         #[expect(clippy::print_stderr, reason = "what was written")]
         {
             eprintln!("wrote {}", file.display());
         }
     }
-    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -83,9 +82,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         #[cfg(not(feature = "cli-docs"))]
         Command::Completions(_) | Command::Man(_) => cli_docs::rerun_with_feature(),
         #[cfg(feature = "cli-docs")]
-        Command::Completions(args) => report(&cli_docs::completions(&args)?),
+        Command::Completions(args) => {
+            report(&cli_docs::completions(&args)?);
+            Ok(())
+        }
         #[cfg(feature = "cli-docs")]
-        Command::Man(args) => report(&cli_docs::man(&args)?),
+        Command::Man(args) => {
+            report(&cli_docs::man(&args)?);
+            Ok(())
+        }
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
