@@ -178,7 +178,13 @@ fn help_and_version_succeed() {
     assert!(stdout.contains("Exit codes: 0 success; 1 runtime error"));
     let (code, _, stdout) = analyze(&["--version"]);
     assert_eq!(code, 0);
-    assert_eq!(stdout, format!("analyze {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout,
+        format!(
+            "analyze {} (reads snapshot format 1.0 to 1.1)\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
 }
 
 #[test]

@@ -129,19 +129,3 @@ fn an_unwritable_output_is_a_runtime_error() {
     );
     assert!(output.stdout.is_empty(), "no summary after a failed write");
 }
-
-#[test]
-fn version_names_the_snapshot_formats_read() {
-    let output = Command::new(env!("CARGO_BIN_EXE_analyze"))
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap().trim_end(),
-        format!(
-            "analyze {} (reads snapshot format 1.0 to 1.1)",
-            env!("CARGO_PKG_VERSION")
-        )
-    );
-}
