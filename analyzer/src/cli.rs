@@ -11,11 +11,24 @@ use headroom_schemas::config::Config;
 use crate::io::{OutputDirs, Refused, Transaction};
 use crate::{AnalyzeBytesError, AnalyzeError, DEMO_CONFIG, DEMO_SNAPSHOT, Settings, exit};
 
+/// `--version`: the build and the snapshot formats it reads.
+pub fn version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (reads snapshot format {} to {})",
+            env!("CARGO_PKG_VERSION"),
+            headroom_schemas::OLDEST_READABLE,
+            headroom_schemas::SNAPSHOT_FORMAT_VERSION,
+        )
+    })
+}
+
 /// Command-line arguments of `analyze`.
 #[derive(Debug, Parser)]
 #[command(
     name = "analyze",
-    version,
+    version = version(),
     about = "Analyze a Headroom snapshot: what each SCP/RCP guardrail would break today, where it can be attached safely, and the Terraform to attach it",
     after_help = exit::HELP
 )]

@@ -1,10 +1,11 @@
 //! A plain-text overview of a snapshot: the OU tree with account counts and collection status.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use headroom_schemas::Snapshot;
 use headroom_schemas::inventory::{AccountInventory, NotCollectedReason};
 use headroom_schemas::org::{Account, Organization};
+use headroom_schemas::{AvailabilitySource, Snapshot};
 
 use crate::Settings;
 
@@ -34,6 +35,16 @@ pub fn render(snapshot: &Snapshot, settings: &Settings) -> String {
         printable(&meta.partition),
         printable(&regions),
     );
+    if let Some(availability) = &meta.service_availability {
+        let _ = writeln!(
+            out,
+            "Service availability per region: {}",
+            match availability.source {
+                AvailabilitySource::Ssm => "AWS SSM public parameters, read during collection",
+                AvailabilitySource::Builtin => "collect's built-in table (SSM was not readable)",
+            }
+        );
+    }
     out.push('\n');
     let root = org.root();
     let _ = writeln!(
@@ -87,7 +98,56 @@ pub fn render(snapshot: &Snapshot, settings: &Settings) -> String {
         out.push_str(&line);
         out.push('\n');
     }
+    render_absences(snapshot, &mut out);
     out
+}
+
+/// Known absences, which are not gaps: services AWS does not offer in a region, and opt-in
+/// regions an account has not enabled. One line per (service, region) or region, with the
+/// number of accounts.
+fn render_absences(snapshot: &Snapshot, out: &mut String) {
+    let mut not_offered: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut not_enabled: BTreeMap<&str, usize> = BTreeMap::new();
+    for inventory in snapshot.accounts.values() {
+        for absent in inventory.not_offered() {
+            *not_offered
+                .entry((absent.service, absent.region))
+                .or_default() += 1;
+        }
+        for region in inventory.regions_not_enabled() {
+            *not_enabled.entry(region.as_str()).or_default() += 1;
+        }
+    }
+    if !not_offered.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not offered by AWS (not gaps): {}",
+            plural(not_offered.len(), "service-region")
+        );
+        for ((service, region), accounts) in not_offered {
+            let _ = writeln!(
+                out,
+                "  {service} not offered in {}: {}",
+                printable(region),
+                plural(accounts, "account")
+            );
+        }
+    }
+    if !not_enabled.is_empty() {
+        let _ = writeln!(
+            out,
+            "Opt-in regions not enabled (skipped, not gaps): {}",
+            plural(not_enabled.len(), "region")
+        );
+        for (region, accounts) in not_enabled {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                printable(region),
+                plural(accounts, "account")
+            );
+        }
+    }
 }
 
 fn render_children(
@@ -140,6 +200,14 @@ fn status(snapshot: &Snapshot, account: &Account) -> String {
             let mut s = format!("collected, {}", plural(regions.len(), "region"));
             if gaps > 0 {
                 let _ = write!(s, ", {}", plural(gaps, "gap"));
+            }
+            let not_offered = inventory.not_offered().len();
+            if not_offered > 0 {
+                let _ = write!(s, ", {} not offered", plural(not_offered, "service-region"));
+            }
+            let not_enabled = inventory.regions_not_enabled().len();
+            if not_enabled > 0 {
+                let _ = write!(s, ", {} not enabled", plural(not_enabled, "region"));
             }
             s
         }

@@ -1397,16 +1397,7 @@ where
                 let sub = subtree(tree, run, &verdicts, accounts);
                 match carve_out(run, &sub, statements, slots.get(&key), room) {
                     Ok((list, sizes)) => {
-                        let check = TargetCheck {
-                            check_id: run.check_id.to_owned(),
-                            allowlist: sub.allowlist.iter().cloned().collect(),
-                            carved_out: sub
-                                .blocking
-                                .iter()
-                                .map(BlockingAccount::describe)
-                                .collect(),
-                            statements: list,
-                        };
+                        let check = carved_check(run, &sub, list);
                         fill_slot(slots, key, target, existing_here, check, sizes);
                         recommendations
                             .push((data.rank, recommendation(run, target, sub, pending)));
@@ -1611,6 +1602,16 @@ where
     let sizes: Arc<[usize]> = list.iter().map(policies::statement_size).collect();
     built.insert(allowlist.clone(), (Arc::clone(&list), Arc::clone(&sizes)));
     (list, sizes)
+}
+
+/// A carve-out's part of its target: the statements with the exemptions, and who is exempted.
+fn carved_check(run: &CheckRun, sub: &Subtree, statements: Arc<[Statement]>) -> TargetCheck {
+    TargetCheck {
+        check_id: run.check_id.to_owned(),
+        allowlist: sub.allowlist.iter().cloned().collect(),
+        carved_out: sub.blocking.iter().map(BlockingAccount::describe).collect(),
+        statements,
+    }
 }
 
 /// Adds one check's statements to the slot of `target` (`key`, its rank), creating the slot.

@@ -93,7 +93,7 @@ fn wrong_format() {
 fn newer_major_version() {
     assert_eq!(
         bad_snapshot("newer_major.json"),
-        "error: snapshot format version 2.0 is not supported: this build reads 1.0 to 1.0; upgrade headroom"
+        "error: snapshot format version 2.0 is not supported: this build reads 1.0 to 1.1; upgrade headroom"
     );
 }
 
@@ -101,7 +101,7 @@ fn newer_major_version() {
 fn newer_minor_version() {
     assert_eq!(
         bad_snapshot("newer_minor.json"),
-        "error: snapshot format version 1.9 is newer than this build supports (1.0); upgrade headroom"
+        "error: snapshot format version 1.9 is newer than this build supports (1.1); upgrade headroom"
     );
 }
 
@@ -178,7 +178,13 @@ fn help_and_version_succeed() {
     assert!(stdout.contains("Exit codes: 0 success; 1 runtime error"));
     let (code, _, stdout) = analyze(&["--version"]);
     assert_eq!(code, 0);
-    assert_eq!(stdout, format!("analyze {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout,
+        format!(
+            "analyze {} (reads snapshot format 1.0 to 1.1)\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
 }
 
 #[test]

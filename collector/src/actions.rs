@@ -10,6 +10,10 @@ pub const STS_ASSUME_ROLE: &str = "sts:AssumeRole";
 /// `sts:GetCallerIdentity` (needs no permission; recorded in `meta.caller_identity`).
 pub const STS_GET_CALLER_IDENTITY: &str = "sts:GetCallerIdentity";
 
+/// `ssm:GetParametersByPath`, on AWS's public parameters
+/// `/aws/service/global-infrastructure/services/<service>/regions` only.
+pub const SSM_GET_PARAMETERS_BY_PATH: &str = "ssm:GetParametersByPath";
+
 /// `organizations:DescribeOrganization`.
 pub const ORG_DESCRIBE_ORGANIZATION: &str = "organizations:DescribeOrganization";
 /// `organizations:ListRoots`.
@@ -135,6 +139,8 @@ pub const ACCOUNT_READER: &[&str] = &[
     SQS_LIST_QUEUES,
 ];
 
-/// What the identity that runs `collect` (or the security analysis hop) needs: assuming the
-/// two reader roles. `sts:GetCallerIdentity` needs no permission.
-pub const CALLER: &[&str] = &[STS_ASSUME_ROLE];
+/// What the identity that runs `collect` (or the security analysis hop) needs, sorted: assuming
+/// the two reader roles, and reading where AWS offers each service (public SSM parameters).
+/// `sts:GetCallerIdentity` needs no permission. `test_environment/policies/collector.json`
+/// grants exactly these, each on its resources only.
+pub const CALLER: &[&str] = &[SSM_GET_PARAMETERS_BY_PATH, STS_ASSUME_ROLE];

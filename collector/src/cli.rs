@@ -1,6 +1,7 @@
 //! The command line: flags, configuration, the run, the summary and the exit decision.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use headroom_schemas::config::Config;
 use headroom_schemas::{AccountId, Compression, Snapshot};
 use sha2::{Digest, Sha256};
 
-use crate::credentials::{AwsClientFactory, RoleChain};
+use crate::credentials::{AssumeOptions, AwsClientFactory, RoleChain};
 use crate::engine::{self, DEFAULT_CONCURRENCY, Plan};
 use crate::exit::{self, InputError};
 use crate::progress::{Mode, Progress};
@@ -24,11 +25,35 @@ use crate::progress::{Mode, Progress};
 /// Attempts per call (first try plus retries) under the adaptive retry mode.
 pub const MAX_ATTEMPTS: u32 = 10;
 
+/// `--version`: the build, the snapshot format it writes and the formats it reads.
+pub fn version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (writes snapshot format {}; analyze of this build reads {} to {})",
+            env!("CARGO_PKG_VERSION"),
+            headroom_schemas::SNAPSHOT_FORMAT_VERSION,
+            headroom_schemas::OLDEST_READABLE,
+            headroom_schemas::SNAPSHOT_FORMAT_VERSION,
+        )
+    })
+}
+
+/// How progress, warnings and the summary are written on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// A progress bar on a terminal, plain lines otherwise.
+    #[default]
+    Text,
+    /// One JSON object per line and event (for schedulers and log pipelines).
+    Json,
+}
+
 /// Command-line arguments of `collect`.
 #[derive(Debug, Default, Parser)]
 #[command(
     name = "collect",
-    version,
+    version = version(),
     about = "Snapshot an AWS Organization for Headroom: its structure, SCPs/RCPs and the raw inventories of every account",
     after_help = exit::HELP
 )]
@@ -54,34 +79,46 @@ pub struct Args {
     /// `security_analysis_account_id`).
     #[arg(long, value_name = "ID")]
     pub security_analysis_account_id: Option<String>,
+    /// Read the organization through the organization reader role in this delegated
+    /// administrator account instead of the management account (overrides
+    /// `delegated_admin_account_id`).
+    #[arg(long, value_name = "ID")]
+    pub delegated_admin_account_id: Option<String>,
     /// Regions to collect, comma-separated (overrides `regions`) [default: every region
     /// enabled in each account].
     #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
     pub regions: Option<Vec<String>>,
-    /// Accounts collected at once (overrides `concurrency`) [default: 8].
+    /// API requests in flight at once, shared by every account, region and service
+    /// (overrides `concurrency`) [default: 32].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<NonZeroUsize>,
     /// Exit 0 even when some account, region or service could not be collected (the gaps
     /// are recorded in the snapshot either way).
     #[arg(long)]
     pub allow_partial: bool,
-    /// Print errors only: no progress, no summary.
+    /// Print errors only: no progress, no warnings, no summary.
     #[arg(short, long)]
     pub quiet: bool,
     /// Log every step (tracing spans per account, region and service) on stderr.
     #[arg(short, long)]
     pub verbose: bool,
+    /// `text`: a progress bar on a terminal, plain lines otherwise; `json`: one JSON object
+    /// per line and event on stderr, the error line included (for schedulers).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Runs `collect`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let setup = Setup::from_args(args)?;
     if args.verbose {
-        tracing_subscriber::fmt()
+        let subscriber = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
-            .with_max_level(tracing::Level::DEBUG)
-            .try_init()
-            .ok();
+            .with_max_level(tracing::Level::DEBUG);
+        match args.log_format {
+            LogFormat::Text => subscriber.try_init().ok(),
+            LogFormat::Json => subscriber.json().try_init().ok(),
+        };
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -95,8 +132,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 struct Setup {
     plan: Plan,
     security_analysis_account_id: Option<AccountId>,
+    delegated_admin_account_id: Option<AccountId>,
     org_reader_role: String,
     account_reader_role: String,
+    options: AssumeOptions,
 }
 
 fn account_id(value: &str, what: &str) -> Result<AccountId, InputError> {
@@ -126,6 +165,16 @@ impl Setup {
             Some(flag) => Some(account_id(flag, "--security-analysis-account-id")?),
             None => config.security_analysis_account_id.clone(),
         };
+        let delegated_admin_account_id = match &args.delegated_admin_account_id {
+            Some(flag) => Some(account_id(flag, "--delegated-admin-account-id")?),
+            None => config.delegated_admin_account_id.clone(),
+        };
+        if delegated_admin_account_id.as_ref() == Some(&management_account_id) {
+            return Err(InputError(
+                "delegated_admin_account_id names the management account: leave it unset to read the organization there".into(),
+            )
+            .into());
+        }
         let regions = match args.regions.clone().or(config.regions.clone()) {
             None => None,
             Some(list) => {
@@ -162,8 +211,13 @@ impl Setup {
                 config_digest: digest,
             },
             security_analysis_account_id,
+            delegated_admin_account_id,
             org_reader_role: config.role_names.org_reader.clone(),
             account_reader_role: config.role_names.account_reader.clone(),
+            options: AssumeOptions {
+                external_id: config.external_id.clone(),
+                duration_seconds: config.session_duration.and_then(|s| i32::try_from(s).ok()),
+            },
         })
     }
 }
@@ -199,7 +253,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
 async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        // A request waiting for the request budget has not started its body: upload stall
+        // protection would count that wait as a stalled upload and retry the call (every
+        // request body collect sends is a few hundred bytes). Downloads stay protected.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        );
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }
@@ -213,16 +275,28 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
         )
         .into());
     }
-    let progress = Progress::new(Mode::detect(args.quiet));
+    // One request budget for every client made from this configuration (crate::budget).
+    let http = sdk_config
+        .http_client()
+        .unwrap_or_else(crate::budget::default_https_client);
+    let sdk_config = sdk_config
+        .into_builder()
+        .http_client(crate::budget::Budgeted::new(http, setup.plan.concurrency).shared())
+        .build();
+    let progress = Progress::new(Mode::detect(args.quiet, args.log_format == LogFormat::Json));
     let caller = crate::credentials::caller_identity(&sdk_config)
         .await
         .context("failed to identify the caller (are AWS credentials configured?)")?;
     let chain = RoleChain {
         partition: engine::partition_of(&caller.arn).to_owned(),
         security_analysis_account_id: setup.security_analysis_account_id.clone(),
-        management_account_id: setup.plan.management_account_id.clone(),
+        organization_reader_account_id: setup
+            .delegated_admin_account_id
+            .clone()
+            .unwrap_or_else(|| setup.plan.management_account_id.clone()),
         org_reader_role: setup.org_reader_role.clone(),
         account_reader_role: setup.account_reader_role.clone(),
+        options: setup.options.clone(),
     };
     let factory = AwsClientFactory::new(sdk_config, chain, caller, Some(progress.interceptor()))
         .await
@@ -235,25 +309,82 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
         .unwrap_or_else(|| default_output(&snapshot));
     headroom_schemas::write_file(&path, &snapshot, Compression::Zstd(9))?;
 
-    let gaps = gap_lines(&snapshot);
-    for gap in &gaps {
-        progress.warn(gap);
+    let groups = gap_groups(&snapshot, &|id| progress.name(id));
+    for group in &groups {
+        progress.event(&group.line(), &group.event());
     }
+    let (lines, event) = summary(&snapshot, &progress, started.elapsed().as_secs_f64(), &path);
+    progress.finish(&lines, &event);
+    check_complete(&snapshot, args.allow_partial)
+}
+
+/// The closing lines (resources per service, then the one-line summary) and the same as a
+/// JSON event.
+fn summary(
+    snapshot: &Snapshot,
+    progress: &Progress,
+    seconds: f64,
+    path: &Path,
+) -> (Vec<String>, serde_json::Value) {
     let collected = snapshot
         .accounts
         .values()
         .filter(|a| matches!(a, headroom_schemas::AccountInventory::Collected { .. }))
         .count();
-    progress.finish(&format!(
-        "collected {collected} of {} accounts with {} gap(s): {} API calls, {} retries in {:.1}s; wrote `{}`",
+    let gaps: usize = snapshot.accounts.values().map(|a| a.gaps().len()).sum();
+    let not_offered: usize = snapshot
+        .accounts
+        .values()
+        .map(|a| a.not_offered().len())
+        .sum();
+    let not_enabled: usize = snapshot
+        .accounts
+        .values()
+        .map(|a| a.regions_not_enabled().len())
+        .sum();
+    let resources = progress.resources();
+    let mut lines = Vec::new();
+    if !resources.is_empty() {
+        lines.push(format!(
+            "resources: {}",
+            resources
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut absences = String::new();
+    if not_offered > 0 {
+        let _ = write!(
+            absences,
+            ", {not_offered} service-region(s) not offered by AWS"
+        );
+    }
+    if not_enabled > 0 {
+        let _ = write!(absences, ", {not_enabled} opt-in region(s) not enabled");
+    }
+    lines.push(format!(
+        "collected {collected} of {} accounts with {gaps} gap(s){absences}: {} API calls, {} retries in {seconds:.1}s; wrote `{}`",
         snapshot.accounts.len(),
-        gaps.len(),
         progress.calls(),
         progress.retries(),
-        started.elapsed().as_secs_f64(),
         path.display()
     ));
-    check_complete(&snapshot, args.allow_partial)
+    let event = serde_json::json!({
+        "event": "summary",
+        "accounts": snapshot.accounts.len(),
+        "collected": collected,
+        "gaps": gaps,
+        "not_offered": not_offered,
+        "regions_not_enabled": not_enabled,
+        "resources": resources,
+        "calls": progress.calls(),
+        "retries": progress.retries(),
+        "seconds": seconds,
+        "output": path.display().to_string(),
+    });
+    (lines, event)
 }
 
 /// The default output name: `headroom-<org id>-<UTC timestamp>.snapshot.json.zst`.
@@ -270,24 +401,136 @@ pub fn default_output(snapshot: &Snapshot) -> PathBuf {
     ))
 }
 
-/// One line per gap: the account, region and service, and what failed.
-pub fn gap_lines(snapshot: &Snapshot) -> Vec<String> {
-    let mut lines = Vec::new();
+/// Identical gaps, grouped: one failed operation with one error code, and where it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapGroup {
+    /// The IAM action that failed.
+    pub operation: String,
+    /// AWS's error code, if any.
+    pub code: Option<String>,
+    /// The service key; `None` when whole accounts could not be entered.
+    pub service: Option<&'static str>,
+    /// Whether the service is global (IAM, S3).
+    pub global: bool,
+    /// The accounts, with their names.
+    pub accounts: BTreeMap<AccountId, String>,
+    /// The regions (empty for global services and whole accounts).
+    pub regions: BTreeSet<String>,
+    /// How many (account, region, service) gaps the group holds.
+    pub places: usize,
+    /// The first gap's account, region and message, as an example.
+    pub example: (AccountId, Option<String>, String),
+}
+
+impl GapGroup {
+    /// `lambda:ListFunctions failed with AccessDenied in 7 accounts x 2 regions; e.g. ...`.
+    pub fn line(&self) -> String {
+        let what = match &self.code {
+            Some(code) => format!("{} failed with {code}", self.operation),
+            None => format!("{} failed", self.operation),
+        };
+        let accounts = plural(self.accounts.len(), "account");
+        let place = if self.service.is_none() {
+            let mut named: Vec<String> = self
+                .accounts
+                .iter()
+                .take(5)
+                .map(|(id, name)| crate::progress::label(id, name))
+                .collect();
+            if self.accounts.len() > 5 {
+                named.push(format!("and {} more", self.accounts.len() - 5));
+            }
+            format!("for {accounts}, not collected at all: {}", named.join(", "))
+        } else if self.global {
+            format!(
+                "in {accounts} ({} global)",
+                self.service.unwrap_or_default()
+            )
+        } else if self.places == self.accounts.len() * self.regions.len() {
+            format!("in {accounts} x {}", plural(self.regions.len(), "region"))
+        } else {
+            format!(
+                "in {} ({accounts}, {})",
+                plural(self.places, "account-region"),
+                plural(self.regions.len(), "region")
+            )
+        };
+        let (id, region, message) = &self.example;
+        let name = self.accounts.get(id).map_or("", String::as_str);
+        let at = match region {
+            Some(r) => format!("{}, {r}", crate::progress::label(id, name)),
+            None => crate::progress::label(id, name),
+        };
+        format!("not collected: {what} {place}; e.g. {at}: {message}")
+    }
+
+    /// The group as a JSON `gaps` event.
+    pub fn event(&self) -> serde_json::Value {
+        serde_json::json!({
+            "event": "gaps",
+            "level": "warn",
+            "operation": self.operation,
+            "code": self.code,
+            "service": self.service,
+            "accounts": self.accounts.keys().map(AccountId::as_str).collect::<Vec<_>>(),
+            "regions": self.regions,
+            "count": self.places,
+            "example": {
+                "account": self.example.0.as_str(),
+                "region": self.example.1,
+                "message": self.example.2,
+            },
+        })
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The snapshot's gaps grouped by (operation, error code, service), in that order; `name`
+/// gives account names. The raw detail stays in the snapshot.
+pub fn gap_groups(snapshot: &Snapshot, name: &dyn Fn(&AccountId) -> String) -> Vec<GapGroup> {
+    let mut groups: BTreeMap<(String, Option<String>, Option<&'static str>), GapGroup> =
+        BTreeMap::new();
     for (id, inventory) in &snapshot.accounts {
         for gap in inventory.gaps() {
-            let place = match (gap.region, gap.service) {
-                (_, None) => "whole account".to_owned(),
-                (None, Some(s)) => format!("{s} (global)"),
-                (Some(r), Some(s)) => format!("{s} in {r}"),
-            };
-            let code = gap.error.code.as_deref().unwrap_or("error");
-            lines.push(format!(
-                "not collected: account `{id}`, {place}: {} failed with {code}: {}",
-                gap.error.operation, gap.error.message
-            ));
+            let key = (
+                gap.error.operation.clone(),
+                gap.error.code.clone(),
+                gap.service,
+            );
+            let group = groups.entry(key).or_insert_with(|| GapGroup {
+                operation: gap.error.operation.clone(),
+                code: gap.error.code.clone(),
+                service: gap.service,
+                global: gap.service.is_some() && gap.region.is_none(),
+                accounts: BTreeMap::new(),
+                regions: BTreeSet::new(),
+                places: 0,
+                example: (
+                    id.clone(),
+                    gap.region.map(str::to_owned),
+                    gap.error.message.clone(),
+                ),
+            });
+            let account_name = snapshot
+                .organization
+                .accounts
+                .get(id)
+                .map_or_else(|| name(id), |a| a.name.clone());
+            group.accounts.insert(id.clone(), account_name);
+            if let Some(region) = gap.region {
+                group.regions.insert(region.to_owned());
+            }
+            group.places += 1;
         }
     }
-    lines
+    groups.into_values().collect()
 }
 
 /// The exit decision: an incomplete snapshot is an error unless `allow_partial`.

@@ -3,7 +3,9 @@
 //! `collect` starts from the aws-config default chain (env, profiles, SSO, IMDS; `--profile`,
 //! `--region`, `AWS_ENDPOINT_URL`). If `security_analysis_account_id` is set it first assumes
 //! `OrganizationAccountAccessRole` there; from that session it assumes the organization reader
-//! role in the management account and the account reader role in each member account. Every
+//! role in the management account (or in a delegated administrator account) and the account
+//! reader role in each member account, both with the configured `external_id` and
+//! `session_duration`. Every
 //! assumed role is assumed once per run: [`AssumedRole`] caches the credentials and renews
 //! them only shortly before they expire, when the SDK's identity cache asks.
 //!
@@ -43,6 +45,13 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 pub trait ClientFactory: Send + Sync + 'static {
     /// Who `collect` runs as.
     fn caller_identity(&self) -> impl Future<Output = Result<CallerIdentity, ApiError>> + Send;
+
+    /// An SSM client of the identity that assumes the reader roles, in its home region: it reads
+    /// the public parameters saying where AWS offers each service.
+    fn ssm(&self) -> aws_sdk_ssm::Client;
+
+    /// The ARN of the role the organization is read through (for progress messages).
+    fn organization_reader_arn(&self) -> String;
 
     /// An Organizations client in the management account (the organization reader role).
     fn organizations(
@@ -91,16 +100,37 @@ pub fn role_arn(partition: &str, account_id: &str, role_name: &str) -> String {
     format!("arn:{partition}:iam::{account_id}:role/{role_name}")
 }
 
+/// How reader roles are assumed: the optional `sts:ExternalId` and session duration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssumeOptions {
+    /// Sent as `ExternalId` (the reader roles' trust policies may require it).
+    pub external_id: Option<String>,
+    /// Sent as `DurationSeconds`; AWS's default (one hour) when `None`.
+    pub duration_seconds: Option<i32>,
+}
+
 /// Calls `sts:AssumeRole` once. Errors name the role and keep AWS's error code.
 pub async fn assume_role(
     sts: &aws_sdk_sts::Client,
     role_arn: &str,
     session_name: &str,
 ) -> Result<Credentials, ApiError> {
+    assume_role_with(sts, role_arn, session_name, &AssumeOptions::default()).await
+}
+
+/// [`assume_role`] with an external ID and a session duration.
+pub async fn assume_role_with(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    session_name: &str,
+    options: &AssumeOptions,
+) -> Result<Credentials, ApiError> {
     let out = sts
         .assume_role()
         .role_arn(role_arn)
         .role_session_name(session_name)
+        .set_external_id(options.external_id.clone())
+        .set_duration_seconds(options.duration_seconds)
         .send()
         .await
         .map_err(|e| {
@@ -129,16 +159,23 @@ pub struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role_arn: String,
     session_name: &'static str,
+    options: AssumeOptions,
     cached: Mutex<Option<Credentials>>,
 }
 
 impl AssumedRole {
     /// A provider for `role_arn`, assumed through `sts`.
-    pub fn new(sts: aws_sdk_sts::Client, role_arn: String, session_name: &'static str) -> Self {
+    pub fn new(
+        sts: aws_sdk_sts::Client,
+        role_arn: String,
+        session_name: &'static str,
+        options: AssumeOptions,
+    ) -> Self {
         Self {
             sts,
             role_arn,
             session_name,
+            options,
             cached: Mutex::new(None),
         }
     }
@@ -154,7 +191,8 @@ impl AssumedRole {
                 return Ok(c.clone());
             }
         }
-        let c = assume_role(&self.sts, &self.role_arn, self.session_name).await?;
+        let c =
+            assume_role_with(&self.sts, &self.role_arn, self.session_name, &self.options).await?;
         *cached = Some(c.clone());
         Ok(c)
     }
@@ -179,9 +217,10 @@ pub struct AwsClientFactory {
     /// The security analysis session: `base`, or `base` after the hop.
     session: SdkConfig,
     partition: String,
-    management_account_id: AccountId,
+    organization_reader_account_id: AccountId,
     org_reader_role: String,
     account_reader_role: String,
+    options: AssumeOptions,
     /// Address buckets path-style (custom S3 endpoints such as emulators need it).
     s3_path_style: bool,
     interceptor: Option<SharedInterceptor>,
@@ -195,12 +234,15 @@ pub struct RoleChain {
     pub partition: String,
     /// If set, hop into `OrganizationAccountAccessRole` here first.
     pub security_analysis_account_id: Option<AccountId>,
-    /// Where the organization reader role lives.
-    pub management_account_id: AccountId,
+    /// Where the organization reader role lives: the management account, or a delegated
+    /// administrator account.
+    pub organization_reader_account_id: AccountId,
     /// The organization reader role name.
     pub org_reader_role: String,
     /// The account reader role name.
     pub account_reader_role: String,
+    /// External ID and session duration for both reader roles (not for the security hop).
+    pub options: AssumeOptions,
 }
 
 impl AwsClientFactory {
@@ -218,15 +260,23 @@ impl AwsClientFactory {
             None => base.clone(),
             Some(id) => {
                 let arn = role_arn(&chain.partition, id.as_str(), SECURITY_ROLE_NAME);
-                with_role(&base, arn, SECURITY_SESSION_NAME, interceptor.as_ref()).await?
+                with_role(
+                    &base,
+                    arn,
+                    SECURITY_SESSION_NAME,
+                    &AssumeOptions::default(),
+                    interceptor.as_ref(),
+                )
+                .await?
             }
         };
         Ok(Self {
             session,
             partition: chain.partition,
-            management_account_id: chain.management_account_id,
+            organization_reader_account_id: chain.organization_reader_account_id,
             org_reader_role: chain.org_reader_role,
             account_reader_role: chain.account_reader_role,
+            options: chain.options,
             s3_path_style,
             interceptor,
             caller,
@@ -239,6 +289,7 @@ async fn with_role(
     parent: &SdkConfig,
     role_arn: String,
     session_name: &'static str,
+    options: &AssumeOptions,
     interceptor: Option<&SharedInterceptor>,
 ) -> Result<SdkConfig, ApiError> {
     let mut sts = aws_sdk_sts::config::Builder::from(parent);
@@ -246,7 +297,7 @@ async fn with_role(
         sts = sts.interceptor(i.clone());
     }
     let sts = aws_sdk_sts::Client::from_conf(sts.build());
-    let provider = AssumedRole::new(sts, role_arn, session_name);
+    let provider = AssumedRole::new(sts, role_arn, session_name, options.clone());
     provider.credentials().await?;
     Ok(parent
         .to_builder()
@@ -276,16 +327,28 @@ impl ClientFactory for AwsClientFactory {
         Ok(self.caller.clone())
     }
 
-    async fn organizations(&self) -> Result<aws_sdk_organizations::Client, ApiError> {
-        let arn = role_arn(
+    fn ssm(&self) -> aws_sdk_ssm::Client {
+        let mut builder = aws_sdk_ssm::config::Builder::from(&self.session);
+        if let Some(i) = &self.interceptor {
+            builder = builder.interceptor(i.clone());
+        }
+        aws_sdk_ssm::Client::from_conf(builder.build())
+    }
+
+    fn organization_reader_arn(&self) -> String {
+        role_arn(
             &self.partition,
-            self.management_account_id.as_str(),
+            self.organization_reader_account_id.as_str(),
             &self.org_reader_role,
-        );
+        )
+    }
+
+    async fn organizations(&self) -> Result<aws_sdk_organizations::Client, ApiError> {
         let config = with_role(
             &self.session,
-            arn,
+            self.organization_reader_arn(),
             ORG_READER_SESSION_NAME,
+            &self.options,
             self.interceptor.as_ref(),
         )
         .await?;
@@ -306,6 +369,7 @@ impl ClientFactory for AwsClientFactory {
             &self.session,
             arn.clone(),
             ACCOUNT_READER_SESSION_NAME,
+            &self.options,
             self.interceptor.as_ref(),
         )
         .await?;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
+use headroom_collector::cli::LogFormat;
 use headroom_collector::exit;
 use headroom_schemas::text::{escape_invisible, usage_line};
 
@@ -25,7 +26,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(err) => {
             // Escaped: configuration text and AWS error messages can hold any character.
-            print_error(&escape_invisible(&format!("{err:#}")));
+            let line = escape_invisible(&format!("{err:#}"));
+            match args.log_format {
+                LogFormat::Text => print_error(&line),
+                LogFormat::Json => {
+                    #[expect(clippy::print_stderr, reason = "the one error line of the binary")]
+                    {
+                        eprintln!("{}", headroom_collector::progress::json_error(&line));
+                    }
+                }
+            }
             ExitCode::from(exit::code_for(&err))
         }
     }

@@ -3,7 +3,9 @@
 //!
 //! Every list call is paginated until AWS stops sending a token (an empty page may still
 //! carry one). Organizations throttles hard, so at most [`ORG_PARALLELISM`] calls are in
-//! flight; throttling is retried by the SDK's retry strategy.
+//! flight; throttling is retried by the SDK's retry strategy. The walk comes in two parts:
+//! [`structure`] (what member collection needs) and [`complete`] (tags and policies), so that
+//! `collect` can start on the accounts while the second part runs.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +30,49 @@ pub const MISSING_STATE: &str = "UNREPORTED";
 
 /// Reads the whole organization and its policies.
 pub async fn walk(client: &Client) -> Result<(Organization, Policies), ApiError> {
+    let structure = structure(client).await?;
+    complete(client, structure).await
+}
+
+/// The organization as far as member collection needs it: its description, roots, OU tree and
+/// accounts, without account tags or policies (see [`complete`]). `collect` starts on the
+/// accounts as soon as this is known and reads the rest meanwhile.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    id: String,
+    arn: String,
+    management_account_id: AccountId,
+    feature_set: Option<org_types::OrganizationFeatureSet>,
+    roots: Vec<Root>,
+    organizational_units: BTreeMap<String, OrganizationalUnit>,
+    /// Every account with its parent, in walk order.
+    found: Vec<(String, org_types::Account)>,
+}
+
+impl Structure {
+    /// The management account.
+    pub fn management_account_id(&self) -> &AccountId {
+        &self.management_account_id
+    }
+
+    /// Every account with its name and state, by ID (accounts with an ID that is not an
+    /// account ID are left to [`complete`], which rejects them).
+    pub fn accounts(&self) -> BTreeMap<AccountId, (String, AccountState)> {
+        self.found
+            .iter()
+            .filter_map(|(_, a)| {
+                let id = AccountId::new(a.id().unwrap_or_default()).ok()?;
+                Some((
+                    id,
+                    (a.name().unwrap_or_default().to_owned(), account_state(a)),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Reads the organization's description, roots, OU tree and accounts.
+pub async fn structure(client: &Client) -> Result<Structure, ApiError> {
     let described = client
         .describe_organization()
         .send()
@@ -41,22 +86,49 @@ pub async fn walk(client: &Client) -> Result<(Organization, Policies), ApiError>
     };
     let management_account_id = AccountId::new(o.master_account_id().unwrap_or_default())
         .map_err(|e| ApiError::other(actions::ORG_DESCRIBE_ORGANIZATION, e.to_string()))?;
-
     let roots = list_roots(client).await?;
-    let (organizational_units, accounts) = walk_tree(client, &roots).await?;
-    // Organizations without all features have no policies, and their policy APIs refuse.
-    let policies =
-        if o.feature_set() == Some(&org_types::OrganizationFeatureSet::ConsolidatedBilling) {
-            Policies::default()
-        } else {
-            list_all_policies(client).await?
-        };
-    let org = Organization {
+    let (organizational_units, found) = walk_tree(client, &roots).await?;
+    Ok(Structure {
         id: o.id().unwrap_or_default().to_owned(),
         arn: o.arn().unwrap_or_default().to_owned(),
         management_account_id,
-        feature_set: o
-            .feature_set()
+        feature_set: o.feature_set().cloned(),
+        roots,
+        organizational_units,
+        found,
+    })
+}
+
+/// Adds the account tags and the policies to `structure`.
+pub async fn complete(
+    client: &Client,
+    structure: Structure,
+) -> Result<(Organization, Policies), ApiError> {
+    let Structure {
+        id,
+        arn,
+        management_account_id,
+        feature_set,
+        roots,
+        organizational_units,
+        found,
+    } = structure;
+    let consolidated_billing =
+        feature_set.as_ref() == Some(&org_types::OrganizationFeatureSet::ConsolidatedBilling);
+    // One after the other: at most ORG_PARALLELISM Organizations calls in flight. This part
+    // runs while the accounts are collected, off the critical path.
+    let accounts = tag_accounts(client, found).await?;
+    // Organizations without all features have no policies, and their policy APIs refuse.
+    let policies = if consolidated_billing {
+        Policies::default()
+    } else {
+        list_all_policies(client).await?
+    };
+    let org = Organization {
+        id,
+        arn,
+        management_account_id,
+        feature_set: feature_set
             .map(|f| f.as_str().to_owned())
             .unwrap_or_default(),
         roots,
@@ -108,11 +180,11 @@ pub async fn list_roots(client: &Client) -> Result<Vec<Root>, ApiError> {
 
 type Tree = (
     BTreeMap<String, OrganizationalUnit>,
-    BTreeMap<AccountId, Account>,
+    Vec<(String, org_types::Account)>,
 );
 
-/// Walks the tree breadth first from every root: OUs and accounts of each parent, then the
-/// tags of every account.
+/// Walks the tree breadth first from every root: the OUs and accounts of each parent (both
+/// lists at once), level by level.
 async fn walk_tree(client: &Client, roots: &[Root]) -> Result<Tree, ApiError> {
     let mut ous = BTreeMap::new();
     let mut found: Vec<(String, org_types::Account)> = Vec::new();
@@ -121,11 +193,12 @@ async fn walk_tree(client: &Client, roots: &[Root]) -> Result<Tree, ApiError> {
         let children: Vec<(Vec<org_types::OrganizationalUnit>, Vec<org_types::Account>)> =
             stream::iter(level.iter())
                 .map(|parent| async move {
-                    let ous = list_ous_for_parent(client, parent).await?;
-                    let accounts = list_accounts_for_parent(client, parent).await?;
-                    Ok::<_, ApiError>((ous, accounts))
+                    futures::try_join!(
+                        list_ous_for_parent(client, parent),
+                        list_accounts_for_parent(client, parent)
+                    )
                 })
-                .buffered(ORG_PARALLELISM)
+                .buffered(ORG_PARALLELISM / 2)
                 .try_collect()
                 .await?;
         let mut next = Vec::new();
@@ -152,7 +225,14 @@ async fn walk_tree(client: &Client, roots: &[Root]) -> Result<Tree, ApiError> {
         }
         level = next;
     }
+    Ok((ous, found))
+}
 
+/// Every account with its tags, by ID.
+async fn tag_accounts(
+    client: &Client,
+    found: Vec<(String, org_types::Account)>,
+) -> Result<BTreeMap<AccountId, Account>, ApiError> {
     let tags: Vec<Tags> = stream::iter(found.iter())
         .map(|(_, a)| list_tags(client, a.id().unwrap_or_default()))
         .buffered(ORG_PARALLELISM)
@@ -164,7 +244,7 @@ async fn walk_tree(client: &Client, roots: &[Root]) -> Result<Tree, ApiError> {
             .map_err(|e| ApiError::other(actions::ORG_LIST_ACCOUNTS_FOR_PARENT, e.to_string()))?;
         accounts.insert(id.clone(), convert_account(id, parent_id, &a, tags));
     }
-    Ok((ous, accounts))
+    Ok(accounts)
 }
 
 /// The lifecycle state: `State`, else the older `Status`, else [`MISSING_STATE`].

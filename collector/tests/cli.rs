@@ -27,14 +27,59 @@ fn help_lists_every_flag_and_the_exit_codes() {
         "--region",
         "--management-account-id",
         "--security-analysis-account-id",
+        "--delegated-admin-account-id",
         "--regions",
         "--concurrency",
         "--allow-partial",
         "--quiet",
+        "--log-format",
         "Exit codes:",
     ] {
         assert!(stdout.contains(flag), "--help lacks {flag}:\n{stdout}");
     }
+}
+
+#[test]
+fn version_names_the_snapshot_formats() {
+    let (code, stdout, _) = collect(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.trim_end(),
+        format!(
+            "collect {} (writes snapshot format 1.1; analyze of this build reads 1.0 to 1.1)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn json_log_format_prints_the_error_as_json() {
+    let (code, _, stderr) = collect(&["--log-format", "json", "--config", "/nonexistent.yaml"]);
+    assert_eq!(code, 2);
+    let event: serde_json::Value = serde_json::from_str(stderr.trim_end()).expect("one JSON line");
+    assert_eq!(event["event"], "error");
+    assert_eq!(event["level"], "error");
+    assert!(
+        event["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cannot read config `/nonexistent.yaml`")),
+        "{event}"
+    );
+}
+
+#[test]
+fn a_delegated_administrator_cannot_be_the_management_account() {
+    let (code, _, stderr) = collect(&[
+        "--management-account-id",
+        "111111111111",
+        "--delegated-admin-account-id",
+        "111111111111",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: delegated_admin_account_id names the management account"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,22 +7,34 @@ use std::path::Path;
 
 use headroom_collector::actions;
 
-fn granted(file: &str) -> BTreeSet<String> {
+fn policy_file(file: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../test_environment/policies")
         .join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The actions a policy document grants; every statement an Allow of named actions, on every
+/// resource (`*`) when `any_resource`, else on named resources only.
+fn actions_of(file: &str, doc: &serde_json::Value, any_resource: bool) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for statement in doc["Statement"].as_array().unwrap() {
         assert_eq!(
             statement["Effect"], "Allow",
             "{file}: only Allow statements"
         );
-        assert_eq!(
-            statement["Resource"], "*",
-            "{file}: read actions on every resource"
-        );
+        if any_resource {
+            assert_eq!(
+                statement["Resource"], "*",
+                "{file}: read actions on every resource"
+            );
+        } else {
+            let resources = statement["Resource"].as_array().unwrap();
+            assert!(
+                !resources.is_empty() && resources.iter().all(|r| r != "*"),
+                "{file}: named resources only"
+            );
+        }
         for action in statement["Action"].as_array().unwrap() {
             let action = action.as_str().unwrap();
             assert!(
@@ -36,6 +48,10 @@ fn granted(file: &str) -> BTreeSet<String> {
         }
     }
     out
+}
+
+fn granted(file: &str) -> BTreeSet<String> {
+    actions_of(file, &policy_file(file), true)
 }
 
 fn declared(list: &[&str]) -> BTreeSet<String> {
@@ -58,6 +74,48 @@ fn account_reader_policy_is_exactly_what_collect_calls() {
         granted("account_reader.json"),
         declared(actions::ACCOUNT_READER)
     );
+}
+
+#[test]
+fn collector_policy_is_exactly_what_the_caller_calls_on_named_resources() {
+    let doc = policy_file("collector.json");
+    assert_eq!(
+        actions_of("collector.json", &doc, false),
+        declared(actions::CALLER)
+    );
+    let text = doc.to_string();
+    assert!(text.contains("role/Headroom\"") && text.contains("role/OrgAndAccountInfoReader\""));
+    assert!(text.contains("parameter/aws/service/global-infrastructure/services/*"));
+}
+
+/// The member-role template (`headroom_role.yaml`) grants the account reader exactly `account_reader.json`, and trusts
+/// only the named collector principals (with the external ID when one is set).
+#[test]
+fn the_stackset_template_matches_the_account_reader_policy() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test_environment/cloudformation/headroom_role.yaml");
+    let template: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let role = &template["Resources"]["HeadroomRole"]["Properties"];
+    let policy = &role["Policies"][0]["PolicyDocument"];
+    assert_eq!(
+        actions_of("headroom_role.yaml", policy, true),
+        declared(actions::ACCOUNT_READER)
+    );
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Action"], "sts:AssumeRole");
+    let [with_id, without_id] = [1, 2].map(|i| &trust["Condition"]["Fn::If"][i]);
+    for condition in [with_id, without_id] {
+        assert_eq!(
+            condition["ArnLike"]["aws:PrincipalArn"]["Ref"],
+            "CollectorPrincipalArns"
+        );
+    }
+    assert_eq!(
+        with_id["StringEquals"]["sts:ExternalId"]["Ref"],
+        "ExternalId"
+    );
+    assert!(without_id.get("StringEquals").is_none());
 }
 
 #[test]

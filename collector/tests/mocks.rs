@@ -310,7 +310,8 @@ impl EmptyAccount {
                 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
                 let r = mock!(aws_sdk_ec2::Client::describe_instances)
                     .then_output(|| DescribeInstancesOutput::builder().build());
-                mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&r])
+                let regions = regions_mock();
+                mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&r, &regions])
             },
             eks: {
                 use aws_sdk_eks::operation::list_clusters::ListClustersOutput;
@@ -393,6 +394,28 @@ impl EmptyAccount {
     }
 }
 
+/// `DescribeRegions` with `AllRegions`: us-east-1 and af-south-1 enabled, me-south-1 an opt-in
+/// region the account has not enabled.
+fn regions_mock() -> aws_smithy_mocks::Rule {
+    use aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput;
+    use aws_sdk_ec2::types::Region;
+    mock!(aws_sdk_ec2::Client::describe_regions)
+        .match_requests(|r| r.all_regions() == Some(true))
+        .then_output(|| {
+            let region = |name: &str, status: &str| {
+                Region::builder()
+                    .region_name(name)
+                    .opt_in_status(status)
+                    .build()
+            };
+            DescribeRegionsOutput::builder()
+                .regions(region("us-east-1", "opt-in-not-required"))
+                .regions(region("af-south-1", "opted-in"))
+                .regions(region("me-south-1", "not-opted-in"))
+                .build()
+        })
+}
+
 impl AccountClients for EmptyAccount {
     fn role_arn(&self) -> &str {
         &self.role_arn
@@ -440,10 +463,19 @@ impl AccountClients for EmptyAccount {
 struct MockFactory {
     sts: aws_sdk_sts::Client,
     org: aws_sdk_organizations::Client,
+    ssm: aws_sdk_ssm::Client,
     accounts: BTreeMap<String, Arc<dyn AccountClients>>,
 }
 
 impl ClientFactory for MockFactory {
+    fn ssm(&self) -> aws_sdk_ssm::Client {
+        self.ssm.clone()
+    }
+
+    fn organization_reader_arn(&self) -> String {
+        role_arn("aws", MANAGEMENT, "OrgAndAccountInfoReader")
+    }
+
     async fn caller_identity(&self) -> Result<CallerIdentity, ApiError> {
         Ok(CallerIdentity {
             account: AccountId::new(MANAGEMENT).unwrap(),
@@ -504,7 +536,30 @@ fn plan() -> Plan {
     }
 }
 
+/// An SSM client whose every call is denied: `collect` falls back to its built-in table.
+fn ssm_denied() -> aws_sdk_ssm::Client {
+    let denied = mock!(aws_sdk_ssm::Client::get_parameters_by_path).then_http_response(|| {
+        http(
+            400,
+            r#"{"__type":"AccessDeniedException","message":"not authorized to perform: ssm:GetParametersByPath"}"#,
+        )
+    });
+    mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&denied])
+}
+
 async fn collect(accounts: Vec<aws_sdk_organizations::types::Account>) -> (Snapshot, usize) {
+    collect_with(accounts, &plan(), ssm_denied(), |id| {
+        Arc::new(EmptyAccount::new(id))
+    })
+    .await
+}
+
+async fn collect_with(
+    accounts: Vec<aws_sdk_organizations::types::Account>,
+    plan: &Plan,
+    ssm: aws_sdk_ssm::Client,
+    clients: impl Fn(&str) -> Arc<dyn AccountClients>,
+) -> (Snapshot, usize) {
     let rules = org_mocks::flat(accounts.clone());
     let org = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &rules);
     let (sts, denied) = sts_mock();
@@ -512,12 +567,17 @@ async fn collect(accounts: Vec<aws_sdk_organizations::types::Account>) -> (Snaps
         .iter()
         .map(|a| {
             let id = a.id().unwrap().to_owned();
-            let clients: Arc<dyn AccountClients> = Arc::new(EmptyAccount::new(&id));
-            (id, clients)
+            let c = clients(&id);
+            (id, c)
         })
         .collect();
-    let factory = Arc::new(MockFactory { sts, org, accounts });
-    let snapshot = engine::collect(factory, &plan(), Progress::new(Mode::Quiet))
+    let factory = Arc::new(MockFactory {
+        sts,
+        org,
+        ssm,
+        accounts,
+    });
+    let snapshot = engine::collect(factory, plan, Progress::new(Mode::Quiet))
         .await
         .unwrap();
     // What `collect` writes must read back through the schema's validation.
@@ -558,6 +618,7 @@ async fn access_denied_on_assume_role_is_one_gap_and_the_rest_is_collected() {
         role_arn,
         global,
         regions,
+        regions_not_enabled,
     } = &snapshot.accounts[GOOD]
     else {
         panic!("the good account must be collected");
@@ -565,6 +626,10 @@ async fn access_denied_on_assume_role_is_one_gap_and_the_rest_is_collected() {
     assert_eq!(role_arn, "arn:aws:iam::222222222222:role/Headroom");
     assert!(global.iam.is_complete() && global.s3.is_complete());
     assert_eq!(regions.keys().collect::<Vec<_>>(), ["us-east-1"]);
+    assert!(
+        regions_not_enabled.is_empty(),
+        "only configured regions count"
+    );
     assert!(
         regions["us-east-1"]
             .statuses()
@@ -581,13 +646,14 @@ async fn access_denied_on_assume_role_is_one_gap_and_the_rest_is_collected() {
         .to_string();
     assert!(err.contains("1 gap(s) in 1 account(s)"), "{err}");
     assert!(cli::check_complete(&snapshot, true).is_ok());
-    let gaps = cli::gap_lines(&snapshot);
-    assert_eq!(gaps.len(), 1);
+    let groups = cli::gap_groups(&snapshot, &|_| String::new());
+    assert_eq!(groups.len(), 1);
+    let line = groups[0].line();
     assert!(
-        gaps[0].contains("`333333333333`, whole account: sts:AssumeRole failed with AccessDenied"),
-        "{}",
-        gaps[0]
+        line.starts_with("not collected: sts:AssumeRole failed with AccessDenied for 1 account, not collected at all: 333333333333 (acct-333333333333); e.g. 333333333333 (acct-333333333333): failed to assume role"),
+        "{line}"
     );
+    assert!(!line.contains("<ErrorResponse"), "{line}");
 }
 
 #[tokio::test]
@@ -823,37 +889,19 @@ async fn a_deregistered_image_fails_its_batch_and_is_looked_up_alone() {
 }
 
 #[tokio::test]
-async fn enabled_regions_skip_regions_not_opted_in() {
-    use aws_sdk_ec2::Client;
-    use aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput;
-    use aws_sdk_ec2::types::Region;
-    let rule = mock!(Client::describe_regions)
-        .match_requests(|r| r.all_regions().is_none())
-        .then_output(|| {
-            DescribeRegionsOutput::builder()
-                .regions(
-                    Region::builder()
-                        .region_name("us-east-1")
-                        .opt_in_status("opt-in-not-required")
-                        .build(),
-                )
-                .regions(
-                    Region::builder()
-                        .region_name("af-south-1")
-                        .opt_in_status("not-opted-in")
-                        .build(),
-                )
-                .regions(
-                    Region::builder()
-                        .region_name("ap-east-1")
-                        .opt_in_status("opted-in")
-                        .build(),
-                )
-                .build()
-        });
+async fn region_status_separates_regions_not_opted_in() {
+    let rule = regions_mock();
     let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&rule]);
-    let regions = services::ec2::enabled_regions(&client).await.unwrap();
-    assert_eq!(regions, ["ap-east-1", "us-east-1"]);
+    let status = services::ec2::region_status(&client).await.unwrap();
+    assert_eq!(
+        status.enabled.iter().collect::<Vec<_>>(),
+        ["af-south-1", "us-east-1"]
+    );
+    assert_eq!(
+        status.not_enabled.iter().collect::<Vec<_>>(),
+        ["me-south-1"]
+    );
+    assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -870,6 +918,7 @@ async fn contradictions_with_the_organization_are_input_errors() {
         let factory = Arc::new(MockFactory {
             sts,
             org,
+            ssm: ssm_denied(),
             accounts: BTreeMap::new(),
         });
         engine::collect(factory, &plan, Progress::new(Mode::Quiet))
@@ -892,5 +941,287 @@ async fn contradictions_with_the_organization_are_input_errors() {
         err.to_string()
             .contains("names management account `222222222222` but the organization is managed by `111111111111`"),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Where AWS offers each service; regions the account has not enabled
+// ---------------------------------------------------------------------------------------
+
+/// SSM's public parameters for every service: two pages each (SSM returns at most 10 per
+/// page), with aoss missing from af-south-1.
+fn ssm_offering(
+    regions: &'static [&'static str],
+) -> (aws_sdk_ssm::Client, Vec<aws_smithy_mocks::Rule>) {
+    use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
+    use aws_sdk_ssm::types::Parameter;
+    let mut rules = Vec::new();
+    for (service, code) in headroom_collector::availability::SSM_SERVICE_CODES {
+        let path = headroom_collector::availability::ssm_path(code);
+        let offered: Vec<&'static str> = regions
+            .iter()
+            .copied()
+            .filter(|r| !(service == "aoss" && *r == "af-south-1"))
+            .collect();
+        let (first, second) = offered.split_at(1);
+        let page = move |names: Vec<&'static str>, path: String, token: Option<&str>| {
+            let mut out = GetParametersByPathOutput::builder().set_parameters(Some(
+                names
+                    .into_iter()
+                    .map(|r| {
+                        Parameter::builder()
+                            .name(format!("{path}/{r}"))
+                            .value(r)
+                            .build()
+                    })
+                    .collect(),
+            ));
+            if let Some(t) = token {
+                out = out.next_token(t);
+            }
+            out.build()
+        };
+        let (p1, p2) = (path.clone(), path.clone());
+        let (f, g) = (first.to_vec(), second.to_vec());
+        let pages = (p1.clone(), p2.clone());
+        rules.push(
+            mock!(aws_sdk_ssm::Client::get_parameters_by_path)
+                .match_requests(move |r| r.path() == Some(p1.as_str()) && r.next_token().is_none())
+                .then_output(move || page(f.clone(), pages.0.clone(), Some("next"))),
+        );
+        rules.push(
+            mock!(aws_sdk_ssm::Client::get_parameters_by_path)
+                .match_requests(move |r| {
+                    r.path() == Some(p2.as_str()) && r.next_token() == Some("next")
+                })
+                .then_output(move || page(g.clone(), pages.1.clone(), None)),
+        );
+    }
+    let client = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &rules);
+    (client, rules)
+}
+
+#[tokio::test]
+async fn service_regions_are_read_from_ssm_through_every_page() {
+    let (client, rules) = ssm_offering(&["af-south-1", "eu-west-1", "us-east-1"]);
+    let availability = headroom_collector::availability::from_ssm(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        availability.source,
+        headroom_schemas::AvailabilitySource::Ssm
+    );
+    assert_eq!(availability.services.len(), 9);
+    assert_eq!(
+        availability.services["aoss"].iter().collect::<Vec<_>>(),
+        ["eu-west-1", "us-east-1"]
+    );
+    assert_eq!(availability.services["ec2"].len(), 3);
+    assert!(rules.iter().all(|r| r.num_calls() == 1), "each page once");
+}
+
+/// An account whose aoss calls are counted.
+fn counting_account(id: &str) -> (Arc<dyn AccountClients>, aws_smithy_mocks::Rule) {
+    use aws_sdk_opensearchserverless::operation::list_access_policies::ListAccessPoliciesOutput;
+    let rule = mock!(aws_sdk_opensearchserverless::Client::list_access_policies)
+        .then_output(|| ListAccessPoliciesOutput::builder().build());
+    let mut account = EmptyAccount::new(id);
+    account.aoss = mock_client!(aws_sdk_opensearchserverless, RuleMode::MatchAny, [&rule]);
+    (Arc::new(account), rule)
+}
+
+#[tokio::test]
+async fn a_service_not_offered_in_a_region_is_not_called_and_not_a_gap() {
+    use aws_sdk_organizations::types::AccountState as Sdk;
+    let (ssm, _rules) = ssm_offering(&["af-south-1", "me-south-1", "us-east-1"]);
+    let mut plan = plan();
+    plan.regions = Some(vec![
+        "af-south-1".into(),
+        "me-south-1".into(),
+        "us-east-1".into(),
+    ]);
+    let (good, aoss_calls) = counting_account(GOOD);
+    let (snapshot, _) = collect_with(
+        vec![
+            org_mocks::account(MANAGEMENT, Some(Sdk::Active)),
+            org_mocks::account(GOOD, Some(Sdk::Active)),
+        ],
+        &plan,
+        ssm,
+        |_| Arc::clone(&good),
+    )
+    .await;
+    let availability = snapshot.meta.service_availability.as_ref().unwrap();
+    assert_eq!(
+        availability.source,
+        headroom_schemas::AvailabilitySource::Ssm
+    );
+    let AccountInventory::Collected {
+        regions,
+        regions_not_enabled,
+        ..
+    } = &snapshot.accounts[GOOD]
+    else {
+        panic!("collected");
+    };
+    // me-south-1 is an opt-in region the account has not enabled: skipped, recorded.
+    assert_eq!(
+        regions.keys().collect::<Vec<_>>(),
+        ["af-south-1", "us-east-1"]
+    );
+    assert_eq!(regions_not_enabled, &["me-south-1"]);
+    // aoss is not offered in af-south-1: no call there, a known absence, not a gap.
+    assert_eq!(regions["af-south-1"].aoss, Collected::NotOffered);
+    assert!(regions["af-south-1"].ec2.is_complete() && regions["us-east-1"].aoss.is_complete());
+    assert_eq!(aoss_calls.num_calls(), 1, "us-east-1 only");
+    assert!(snapshot.accounts[GOOD].gaps().is_empty());
+    assert!(cli::check_complete(&snapshot, false).is_ok());
+}
+
+#[tokio::test]
+async fn without_ssm_the_builtin_table_decides() {
+    use aws_sdk_organizations::types::AccountState as Sdk;
+    let mut plan = plan();
+    plan.regions = Some(vec!["af-south-1".into(), "us-east-1".into()]);
+    let (good, aoss_calls) = counting_account(GOOD);
+    let (snapshot, _) = collect_with(
+        vec![
+            org_mocks::account(MANAGEMENT, Some(Sdk::Active)),
+            org_mocks::account(GOOD, Some(Sdk::Active)),
+        ],
+        &plan,
+        ssm_denied(),
+        |_| Arc::clone(&good),
+    )
+    .await;
+    let availability = snapshot.meta.service_availability.as_ref().unwrap();
+    assert_eq!(
+        availability.source,
+        headroom_schemas::AvailabilitySource::Builtin
+    );
+    let AccountInventory::Collected { regions, .. } = &snapshot.accounts[GOOD] else {
+        panic!("collected");
+    };
+    assert_eq!(regions["af-south-1"].aoss, Collected::NotOffered);
+    assert_eq!(aoss_calls.num_calls(), 1);
+    assert!(snapshot.accounts[GOOD].gaps().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors a person can read, grouped
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_xml_error_from_a_json_service_gives_its_code_and_message() {
+    let rule = mock!(aws_sdk_lambda::Client::list_functions).then_http_response(|| {
+        http(
+            403,
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+        )
+    });
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&rule]);
+    let err = services::lambda::collect(&lambda).await.unwrap_err();
+    assert_eq!(err.operation, "lambda:ListFunctions");
+    assert_eq!(err.code.as_deref(), Some("SignatureDoesNotMatch"));
+    assert_eq!(
+        err.message,
+        "The request signature we calculated does not match the signature you provided."
+    );
+    let detail = err.detail.as_deref().unwrap();
+    assert!(
+        detail.starts_with("HTTP 403; body: <ErrorResponse"),
+        "{detail}"
+    );
+    assert!(!err.to_string().contains("HttpResponse"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unmodelled_sts_error_and_a_bodiless_403_read_well() {
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_http_response(|| {
+        http(
+            400,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>",
+        )
+    });
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]);
+    let err = assume_role(&sts, "arn:aws:iam::222222222222:role/Headroom", "s")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("InvalidClientTokenId"));
+    assert_eq!(
+        err.message,
+        "failed to assume role `arn:aws:iam::222222222222:role/Headroom`: The security token included in the request is invalid."
+    );
+
+    let rule = mock!(aws_sdk_eks::Client::list_clusters).then_http_response(|| http(403, ""));
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&rule]);
+    let err = services::eks::collect(&eks).await.unwrap_err();
+    assert_eq!(err.message, "HTTP 403 with no error message");
+    assert_eq!(err.detail.as_deref(), Some("HTTP 403"));
+}
+
+/// An account whose every `lambda:ListFunctions` is denied.
+fn lambda_denied_account(id: &str) -> Arc<dyn AccountClients> {
+    let rule = mock!(aws_sdk_lambda::Client::list_functions).then_http_response(|| {
+        let mut response = http(
+            403,
+            r#"{"Type":"User","Message":"User: arn:aws:sts::222222222222:assumed-role/Headroom/s is not authorized to perform: lambda:ListFunctions"}"#,
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-errortype", "AccessDeniedException");
+        response
+    });
+    let mut account = EmptyAccount::new(id);
+    account.lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&rule]);
+    Arc::new(account)
+}
+
+#[tokio::test]
+async fn identical_gaps_are_grouped_in_the_summary_and_kept_whole_in_the_snapshot() {
+    use aws_sdk_organizations::types::AccountState as Sdk;
+    let mut plan = plan();
+    plan.regions = Some(vec!["af-south-1".into(), "us-east-1".into()]);
+    let (snapshot, _) = collect_with(
+        vec![
+            org_mocks::account(MANAGEMENT, Some(Sdk::Active)),
+            org_mocks::account(GOOD, Some(Sdk::Active)),
+            org_mocks::account(ODD_STATE, Some(Sdk::Active)),
+        ],
+        &plan,
+        ssm_denied(),
+        lambda_denied_account,
+    )
+    .await;
+    let gaps: Vec<_> = snapshot
+        .accounts
+        .values()
+        .flat_map(AccountInventory::gaps)
+        .collect();
+    assert_eq!(gaps.len(), 4, "2 accounts x 2 regions");
+    assert!(gaps.iter().all(|g| {
+        g.error
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("HTTP 403; body: {"))
+    }));
+    let groups = cli::gap_groups(&snapshot, &|_| String::new());
+    assert_eq!(groups.len(), 1);
+    let line = groups[0].line();
+    assert!(
+        line.starts_with(
+            "not collected: lambda:ListFunctions failed with AccessDeniedException in 2 accounts x 2 regions; e.g. 222222222222 (acct-222222222222), af-south-1: User: arn:aws:sts::222222222222:assumed-role/Headroom/s is not authorized"
+        ),
+        "{line}"
+    );
+    assert!(
+        !line.contains("HTTP 403"),
+        "the raw detail stays in the snapshot: {line}"
+    );
+    let event = groups[0].event();
+    assert_eq!(event["count"], 4);
+    assert_eq!(
+        event["regions"],
+        serde_json::json!(["af-south-1", "us-east-1"])
     );
 }

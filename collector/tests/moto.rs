@@ -14,8 +14,16 @@
 //!   empty pages with tokens and unknown account states are covered by `tests/mocks.rs`.
 //! - moto returns trust policies as raw JSON where AWS URL-encodes them; decoding is covered
 //!   by `tests/mocks.rs` (and is the identity on moto's raw JSON).
-//! - moto's `DescribeRegions` returns regions of every partition, so this test configures
-//!   `regions`; region discovery is covered by the mocks.
+//! - moto's `DescribeRegions` returns regions of every partition (AWS returns those of the
+//!   caller's), so the run over every default region also collects moto's `cn-*` and
+//!   `us-gov-*` regions; moto reports its opt-in regions `not-opted-in`, which are skipped.
+//!   Where AWS offers each service comes from moto's copy of the public SSM parameters.
+//! - moto answers Organizations reads from a member account from an empty backend; the
+//!   wrapper lets a registered delegated administrator read the organization (as AWS's
+//!   delegation policy does), so delegated administrator mode runs end to end.
+//! - IAM Identity Center (SSO) sign-in cannot run here: moto 5.2.5 has no `sso` portal API
+//!   (`GetRoleCredentials`). `--profile` is tested with a credentials profile, the same path
+//!   an SSO profile takes once `aws sso login` has cached its token.
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -249,6 +257,19 @@ async fn seed(url: &str) -> Seeded {
         let config = member_config(url, &mgmt, &id).await;
         seed_account(&config, &id, &security, &org_id, profile, &mut seeded).await;
     }
+    // The security account may read the organization as a delegated administrator (see
+    // `headroom_moto.py` for what moto lacks there).
+    org.enable_aws_service_access()
+        .service_principal("ssm.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    org.register_delegated_administrator()
+        .account_id(&security)
+        .service_principal("ssm.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
     seeded.accounts = accounts;
     seeded
 }
@@ -686,6 +707,22 @@ struct Run {
     seconds: f64,
 }
 
+/// How one run of `collect` differs from the default: the config's `regions` line (`None`
+/// for every region enabled in each account) and extra config lines, and the environment.
+#[derive(Debug, Clone, Copy)]
+struct Variant<'a> {
+    regions: Option<&'a str>,
+    config: &'a str,
+    /// Environment variables set (`Some`) or removed (`None`).
+    env: &'a [(&'a str, Option<&'a str>)],
+}
+
+const CONFIGURED: Variant<'static> = Variant {
+    regions: Some("[us-east-1, eu-west-1]"),
+    config: "",
+    env: &[],
+};
+
 fn run_collect(
     moto: &Moto,
     dir: &Path,
@@ -694,18 +731,38 @@ fn run_collect(
     extra: &[&str],
     exit_code: i32,
 ) -> Run {
-    let config = dir.join("headroom.yaml");
+    run_variant(moto, dir, seeded, name, extra, exit_code, CONFIGURED)
+}
+
+fn run_variant(
+    moto: &Moto,
+    dir: &Path,
+    seeded: &Seeded,
+    name: &str,
+    extra: &[&str],
+    exit_code: i32,
+    variant: Variant<'_>,
+) -> Run {
+    let config = dir.join(format!("{name}.yaml"));
+    let regions = variant
+        .regions
+        .map(|r| format!("regions: {r}\n"))
+        .unwrap_or_default();
     fs::write(
         &config,
         format!(
-            "management_account_id: '{MANAGEMENT}'\nsecurity_analysis_account_id: '{}'\nskip_account_ids: ['{}']\nuse_account_name_from_tags: false\nregions: [us-east-1, eu-west-1]\n",
-            seeded.accounts["security-tooling"], seeded.accounts["skipped-lab"]
+            "management_account_id: '{MANAGEMENT}'\nsecurity_analysis_account_id: '{}'\nskip_account_ids: ['{}']\nuse_account_name_from_tags: false\n{regions}{}",
+            seeded.accounts["security-tooling"],
+            seeded.accounts["skipped-lab"],
+            variant.config,
         ),
     )
     .unwrap();
+    fs::copy(&config, dir.join("headroom.yaml")).unwrap();
     let out = dir.join(name);
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_collect"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_collect"));
+    command
         .arg("--config")
         .arg(&config)
         .arg("-o")
@@ -718,8 +775,13 @@ fn run_collect(
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .output()
-        .unwrap();
+        .envs(variant.env.iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    for (key, value) in variant.env {
+        if value.is_none() {
+            command.env_remove(key);
+        }
+    }
+    let output = command.output().unwrap();
     let seconds = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
@@ -758,6 +820,7 @@ fn collected<'a>(
             global,
             regions,
             role_arn,
+            ..
         } => {
             assert_eq!(role_arn, &format!("arn:aws:iam::{id}:role/Headroom"));
             (global, regions)
@@ -821,6 +884,22 @@ fn collect_snapshots_a_seeded_moto_organization() {
     check_inventories(snap, &seeded);
     check_analysis(snap, &seeded, &dir.path().join("headroom.yaml"));
 
+    check_profile_json_and_delegated_admin(&moto, dir.path(), &seeded, &second);
+    let everywhere = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "all-regions.snapshot.json.zst",
+        &[],
+        0,
+        EVERY_REGION,
+    );
+    eprintln!(
+        "collect wall time over every default region: {:.2}s",
+        everywhere.seconds
+    );
+    check_every_region(&everywhere, &seeded);
+
     // A permission gap, end to end: the wrapper denies `aoss:GetAccessPolicy` on one policy.
     let sandbox = seeded.accounts["dev-sandbox"].clone();
     runtime.block_on(add_denied_policy(&moto.url, &sandbox));
@@ -846,6 +925,170 @@ fn collect_snapshots_a_seeded_moto_organization() {
         "--allow-partial changes the exit code only"
     );
     check_gap_placement(&accepted.snapshot, &seeded);
+
+    // A real failure still fails a run over every default region. `-q` prints the error only.
+    let failed = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "all-regions-denied.snapshot.json.zst",
+        &["-q"],
+        1,
+        EVERY_REGION,
+    );
+    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .starts_with("error: collection incomplete: 1 gap(s) in 1 account(s)"),
+        "{}",
+        failed.stderr
+    );
+}
+
+/// No `regions` in the config: every region each account has enabled.
+const EVERY_REGION: Variant<'static> = Variant {
+    regions: None,
+    config: "",
+    env: &[],
+};
+
+/// Every default region: a service AWS does not offer in some of them is `not_offered`, the
+/// opt-in regions moto reports not enabled are skipped; neither is a gap, so the run exits 0.
+fn check_every_region(run: &Run, seeded: &Seeded) {
+    use headroom_schemas::AvailabilitySource;
+    use headroom_schemas::status::Collected;
+    let snap = &run.snapshot;
+    let summary = run.stderr.lines().last().unwrap();
+    assert!(
+        summary.starts_with("collected 4 of 7 accounts with 0 gap(s), ")
+            && summary.contains(" service-region(s) not offered by AWS, ")
+            && summary.contains(" opt-in region(s) not enabled: "),
+        "{}",
+        run.stderr
+    );
+    let availability = snap.meta.service_availability.as_ref().unwrap();
+    assert_eq!(
+        availability.source,
+        AvailabilitySource::Ssm,
+        "read from SSM"
+    );
+    assert!(!availability.services["aoss"].contains("af-south-1"));
+    assert!(availability.services["ec2"].contains("af-south-1"));
+    assert!(snap.meta.regions.is_empty());
+    let (_, regions) = collected(snap, &seeded.accounts["prod-app"]);
+    assert!(regions.len() > REGIONS.len(), "{:?}", regions.keys());
+    assert_eq!(regions["af-south-1"].aoss, Collected::NotOffered);
+    assert!(regions["af-south-1"].ec2.is_complete());
+    assert!(regions["us-east-1"].aoss.is_complete());
+    let not_enabled = snap.accounts[seeded.accounts["prod-app"].as_str()].regions_not_enabled();
+    assert!(
+        not_enabled.iter().any(|r| r == "ap-east-1"),
+        "{not_enabled:?}"
+    );
+    assert!(!regions.contains_key("ap-east-1"));
+    for (id, inventory) in &snap.accounts {
+        assert!(inventory.gaps().is_empty(), "{id}: {:?}", inventory.gaps());
+    }
+    // analyze shows the known absences, and they block nothing.
+    let overview =
+        headroom_analyzer::overview::render(snap, &headroom_analyzer::Settings::default());
+    assert!(
+        overview.contains("aoss not offered in af-south-1: 4 accounts"),
+        "{overview}"
+    );
+    assert!(overview.contains("Opt-in regions not enabled (skipped, not gaps)"));
+    assert!(overview.contains("collection gaps: 0"));
+}
+
+/// `--profile` (credentials and region from a named profile, none in the environment),
+/// `--log-format json` and delegated administrator mode give the same snapshot.
+fn check_profile_json_and_delegated_admin(
+    moto: &Moto,
+    dir: &Path,
+    seeded: &Seeded,
+    reference: &Run,
+) {
+    let aws_config = dir.join("aws-config");
+    let aws_credentials = dir.join("aws-credentials");
+    fs::write(
+        &aws_config,
+        "[profile headroom-audit]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    fs::write(
+        &aws_credentials,
+        "[headroom-audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let config_path = aws_config.to_str().unwrap();
+    let credentials_path = aws_credentials.to_str().unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", None),
+        ("AWS_SECRET_ACCESS_KEY", None),
+        ("AWS_REGION", None),
+        ("AWS_CONFIG_FILE", Some(config_path)),
+        ("AWS_SHARED_CREDENTIALS_FILE", Some(credentials_path)),
+    ];
+    let profiled = run_variant(
+        moto,
+        dir,
+        seeded,
+        "profile.snapshot.json.zst",
+        &["--profile", "headroom-audit", "--log-format", "json"],
+        0,
+        Variant {
+            env: &env,
+            ..CONFIGURED
+        },
+    );
+    assert!(profiled.json == reference.json, "--profile: same snapshot");
+    let events: Vec<serde_json::Value> = profiled
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["time"].is_string() && e["level"].is_string())
+    );
+    let done: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "account_done")
+        .collect();
+    assert_eq!(done.len(), 4);
+    assert!(
+        done.iter()
+            .any(|e| e["name"] == "prod-app" && e["outcome"] == "complete")
+    );
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{summary}");
+    assert_eq!(
+        (summary["collected"].as_u64(), summary["gaps"].as_u64()),
+        (Some(4), Some(0))
+    );
+
+    let security = &seeded.accounts["security-tooling"];
+    let delegated = run_collect(
+        moto,
+        dir,
+        seeded,
+        "delegated.snapshot.json.zst",
+        &["--delegated-admin-account-id", security],
+        0,
+    );
+    assert!(
+        delegated.stderr.contains(&format!(
+            "reading the organization as `arn:aws:iam::{security}:role/OrgAndAccountInfoReader`"
+        )),
+        "{}",
+        delegated.stderr
+    );
+    assert!(
+        delegated.json == reference.json,
+        "delegated admin: same snapshot"
+    );
 }
 
 async fn add_denied_policy(url: &str, account: &str) {
@@ -875,7 +1118,7 @@ fn check_gap(run: &Run, sandbox: &str) {
         run.stderr
     );
     let gap = format!(
-        "warning: not collected: account `{sandbox}`, aoss in us-east-1: aoss:GetAccessPolicy failed with AccessDeniedException"
+        "warning: not collected: aoss:GetAccessPolicy failed with AccessDeniedException in 1 account x 1 region; e.g. {sandbox} (dev-sandbox), us-east-1: User is not authorized"
     );
     assert!(lines.iter().any(|l| l.starts_with(&gap)), "{}", run.stderr);
     let AccountInventory::Collected { regions, .. } = &run.snapshot.accounts[sandbox] else {
@@ -931,6 +1174,10 @@ fn check_meta_and_org(snap: &Snapshot, seeded: &Seeded) {
     assert_eq!(meta.partition, "aws");
     assert_eq!(meta.caller_identity.account.as_str(), MANAGEMENT);
     assert_eq!(meta.regions, REGIONS);
+    assert_eq!(
+        meta.service_availability.as_ref().unwrap().source,
+        headroom_schemas::AvailabilitySource::Ssm
+    );
     assert!(meta.config_digest.starts_with("sha256:") && meta.config_digest.len() == 71);
 
     let org = &snap.organization;

@@ -61,8 +61,44 @@ pub struct Config {
     /// Bounds on the snapshot `analyze` reads: its decompressed size and its longest string.
     #[serde(default)]
     pub snapshot_limits: crate::limits::ReadLimits,
-    /// Accounts `collect` works on at once.
+    /// `collect`'s request budget: API requests in flight at once, shared by every account,
+    /// region and service (default 32).
     pub concurrency: Option<NonZeroUsize>,
+    /// `collect`: the `sts:ExternalId` sent when assuming both reader roles (required by their
+    /// trust policies when set there). 2 to 1,224 characters of `A-Za-z0-9+=,.@:/_-`.
+    pub external_id: Option<String>,
+    /// `collect`: how long each reader-role session lasts, in seconds (900 to 43,200; AWS's
+    /// default of 3,600 when unset). AWS caps sessions assumed from another role's session
+    /// (role chaining, such as the security analysis hop) at 3,600 seconds, and each role's
+    /// own `MaxSessionDuration` applies. `collect` renews credentials before they expire.
+    pub session_duration: Option<u32>,
+    /// `collect`: read the organization through the organization reader role in this
+    /// delegated administrator account instead of the management account.
+    #[serde(default, deserialize_with = "opt_account_id")]
+    pub delegated_admin_account_id: Option<AccountId>,
+}
+
+/// The longest `external_id` STS accepts.
+pub const EXTERNAL_ID_MAX: usize = 1224;
+/// The shortest and longest `session_duration` STS accepts, in seconds.
+pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u32> = 900..=43_200;
+
+/// Why an external ID is not one STS accepts.
+fn external_id_problem(id: &str) -> Option<String> {
+    if !(2..=EXTERNAL_ID_MAX).contains(&id.chars().count()) {
+        return Some(format!(
+            "external_id must be 2 to {EXTERNAL_ID_MAX} characters, found {}",
+            id.chars().count()
+        ));
+    }
+    id.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(*c)))
+        .map(|c| {
+            format!(
+                "external_id may hold only letters, digits and `+=,.@:/_-`, found `{}`",
+                c.escape_default()
+            )
+        })
 }
 
 /// How `analyze` places guardrails (`placement` in the configuration).
@@ -229,6 +265,18 @@ impl Config {
                     "checks.{key}: expected a map of options, found {value}"
                 )));
             }
+        }
+        if let Some(problem) = config.external_id.as_deref().and_then(external_id_problem) {
+            return Err(invalid(problem));
+        }
+        if let Some(seconds) = config.session_duration
+            && !SESSION_DURATION_RANGE.contains(&seconds)
+        {
+            return Err(invalid(format!(
+                "session_duration must be {} to {} seconds, found {seconds}",
+                SESSION_DURATION_RANGE.start(),
+                SESSION_DURATION_RANGE.end()
+            )));
         }
         if config.snapshot_limits.max_bytes == 0 || config.snapshot_limits.max_string_bytes == 0 {
             return Err(invalid(
@@ -453,6 +501,34 @@ mod tests {
         );
         let err = parse("limits:\n  scp_max_char: 10\n").unwrap_err();
         assert!(err.contains("unknown field `scp_max_char`"), "{err}");
+    }
+
+    #[test]
+    fn external_id_and_session_duration_are_validated() {
+        let c = parse("external_id: 'headroom-2026:a/b'\nsession_duration: 3600\n").unwrap();
+        assert_eq!(c.external_id.as_deref(), Some("headroom-2026:a/b"));
+        assert_eq!(c.session_duration, Some(3600));
+        let err = parse("external_id: 'a'\n").unwrap_err();
+        assert!(
+            err.contains("external_id must be 2 to 1224 characters, found 1"),
+            "{err}"
+        );
+        let err = parse("external_id: 'has space'\n").unwrap_err();
+        assert!(err.contains("found ` `"), "{err}");
+        let err = parse("session_duration: 60\n").unwrap_err();
+        assert!(
+            err.contains("session_duration must be 900 to 43200 seconds, found 60"),
+            "{err}"
+        );
+        let err = parse("session_duration: 'an hour'\n").unwrap_err();
+        assert!(err.contains("session_duration"), "{err}");
+        let err = parse("external_idd: 'x'\n").unwrap_err();
+        assert!(err.contains("unknown field `external_idd`"), "{err}");
+        let c = parse("delegated_admin_account_id: '333333333333'\n").unwrap();
+        assert_eq!(
+            c.delegated_admin_account_id.unwrap().as_str(),
+            "333333333333"
+        );
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub use crate::org::Organization;
 pub use crate::policies::Policies;
 pub use crate::stream::{SnapshotHead, Streamed, read_streaming, read_streaming_with};
 pub use crate::tags::Tags;
-pub use crate::version::{FormatVersion, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION};
+pub use crate::version::{
+    FormatVersion, OLDEST_READABLE, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION,
+};
 
 /// One collection of an AWS Organization: its structure, its existing SCPs and RCPs, and the
 /// raw inventories of every account.
@@ -125,6 +127,34 @@ pub struct Meta {
     /// `sha256:` and the hex SHA-256 of the configuration file `collect` ran with (of the
     /// empty string when it ran without one).
     pub config_digest: String,
+    /// Where AWS offers each regional service, as `collect` knew it; a service is recorded
+    /// `not_offered` in a region this says it is not offered in (since 1.1; absent in older
+    /// snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_availability: Option<ServiceAvailability>,
+}
+
+/// The regions where AWS offers each regional service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAvailability {
+    /// Where the lists come from.
+    pub source: AvailabilitySource,
+    /// Per service key of the regional inventory (`ec2`, ..., `aoss`): the regions offering
+    /// it, sorted. A region listed for no service at all is unknown to the source (newer than
+    /// it); `collect` then calls every service there rather than guess.
+    pub services: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// Where [`ServiceAvailability`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AvailabilitySource {
+    /// AWS's public SSM parameters
+    /// `/aws/service/global-infrastructure/services/<service>/regions`, read during the run.
+    Ssm,
+    /// The table built into `collect` (SSM could not be read).
+    Builtin,
 }
 
 /// The identity `collect` started from.

@@ -1,4 +1,5 @@
-//! Collection status: every (account, region, service) is either complete or failed.
+//! Collection status: every (account, region, service) is complete, failed, or not offered by
+//! AWS in that region.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,9 @@ pub enum Collected<T> {
         /// What failed.
         error: CollectionError,
     },
+    /// AWS does not offer the service in this region (`meta.service_availability`), so nothing
+    /// was called. A known absence: not a gap, and not an unknown inventory (since 1.1).
+    NotOffered,
 }
 
 /// The derived representation, used only when `status` is not the first field.
@@ -28,6 +32,9 @@ pub enum Collected<T> {
 pub(crate) enum BufferedCollected<T> {
     Complete { data: T },
     Failed { error: CollectionError },
+    // A struct variant, so that `deny_unknown_fields` rejects fields a unit variant would
+    // ignore.
+    NotOffered {},
 }
 
 impl<T> From<BufferedCollected<T>> for Collected<T> {
@@ -35,6 +42,7 @@ impl<T> From<BufferedCollected<T>> for Collected<T> {
         match b {
             BufferedCollected::Complete { data } => Collected::Complete { data },
             BufferedCollected::Failed { error } => Collected::Failed { error },
+            BufferedCollected::NotOffered {} => Collected::NotOffered,
         }
     }
 }
@@ -44,6 +52,7 @@ impl<T> From<BufferedCollected<T>> for Collected<T> {
 pub(crate) enum CollectedTag {
     Complete,
     Failed,
+    NotOffered,
 }
 
 #[derive(Deserialize)]
@@ -58,9 +67,14 @@ struct FailedFields {
     error: CollectionError,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
 impl<'de, T: Deserialize<'de>> crate::tagged::TagFirst<'de> for Collected<T> {
     const TAG: &'static str = "status";
-    const EXPECTING: &'static str = "a collection result with `status` `complete` or `failed`";
+    const EXPECTING: &'static str =
+        "a collection result with `status` `complete`, `failed` or `not_offered`";
     type Tag = CollectedTag;
     type Buffered = BufferedCollected<T>;
 
@@ -72,6 +86,10 @@ impl<'de, T: Deserialize<'de>> crate::tagged::TagFirst<'de> for Collected<T> {
             CollectedTag::Failed => Collected::Failed {
                 error: FailedFields::deserialize(rest)?.error,
             },
+            CollectedTag::NotOffered => {
+                NoFields::deserialize(rest)?;
+                Collected::NotOffered
+            }
         })
     }
 }
@@ -87,16 +105,21 @@ impl<T> Collected<T> {
     pub fn data(&self) -> Option<&T> {
         match self {
             Collected::Complete { data } => Some(data),
-            Collected::Failed { .. } => None,
+            Collected::Failed { .. } | Collected::NotOffered => None,
         }
     }
 
     /// The error, if collection failed.
     pub fn error(&self) -> Option<&CollectionError> {
         match self {
-            Collected::Complete { .. } => None,
+            Collected::Complete { .. } | Collected::NotOffered => None,
             Collected::Failed { error } => Some(error),
         }
+    }
+
+    /// Whether AWS does not offer the service in the region (nothing to collect).
+    pub fn is_not_offered(&self) -> bool {
+        matches!(self, Collected::NotOffered)
     }
 
     /// Whether collection completed.
@@ -113,6 +136,11 @@ pub struct CollectionError {
     pub operation: String,
     /// The AWS error code (`AccessDenied`), when AWS sent one.
     pub code: Option<String>,
-    /// The error message.
+    /// The error message, on one line: AWS's message, or what went wrong on the way.
     pub message: String,
+    /// The raw detail for diagnosis: the HTTP status and (truncated) body of an error
+    /// response, or the transport error's whole cause chain (since 1.1; absent when
+    /// there is nothing beyond `message`). Never shown in summaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }

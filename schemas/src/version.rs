@@ -15,7 +15,16 @@ use serde::{Deserialize, Serialize};
 ///
 /// - 1.0: First release: organization, existing SCPs and RCPs, per-account global and regional
 ///   inventories for the sixteen checks, per (account, region, service) collection status.
-pub const SNAPSHOT_FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
+/// - 1.1: Addition of the `not_offered` service status, `regions_not_enabled` on collected
+///   accounts and `meta.service_availability` (no false gaps where AWS offers no service or
+///   an account has not enabled an opt-in region), and of `detail` on collection errors.
+pub const SNAPSHOT_FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
+
+/// The oldest snapshot format this build reads.
+pub const OLDEST_READABLE: FormatVersion = FormatVersion {
+    major: SNAPSHOT_FORMAT_VERSION.major,
+    minor: 0,
+};
 
 /// The value of the top-level `format` field of every snapshot.
 pub const SNAPSHOT_FORMAT: &str = "headroom-snapshot";

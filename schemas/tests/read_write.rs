@@ -36,6 +36,51 @@ fn frozen_v1_0_is_still_readable() {
 }
 
 #[test]
+fn frozen_v1_1_is_still_readable() {
+    use headroom_schemas::AvailabilitySource;
+    let bytes = std::fs::read(fixture("snapshots/frozen/v1.1.json")).unwrap();
+    let snapshot = read(&bytes).unwrap();
+    assert_eq!(snapshot.format_version.to_string(), "1.1");
+    assert!(
+        to_json(&snapshot) == bytes,
+        "fixtures/snapshots/frozen/v1.1.json is not canonical"
+    );
+    // What 1.1 added: service availability, `not_offered`, regions not enabled, error detail.
+    let availability = snapshot.meta.service_availability.as_ref().unwrap();
+    assert_eq!(availability.source, AvailabilitySource::Ssm);
+    assert!(!availability.services["aoss"].contains("af-south-1"));
+    let shared = &snapshot.accounts["101010101010"];
+    let absent = shared.not_offered();
+    assert_eq!(absent.len(), 1);
+    assert_eq!(
+        (absent[0].service, absent[0].region),
+        ("aoss", "af-south-1")
+    );
+    assert_eq!(shared.regions_not_enabled(), ["me-south-1"]);
+    assert!(shared.gaps().is_empty(), "not offered is not a gap");
+    let details = snapshot
+        .accounts
+        .values()
+        .flat_map(headroom_schemas::AccountInventory::gaps)
+        .filter(|g| g.error.detail.is_some())
+        .count();
+    assert_eq!(details, 1);
+}
+
+#[test]
+fn a_not_offered_service_has_no_fields() {
+    let bytes = demo_with(|v| {
+        v["accounts"]["101010101010"]["regions"]["us-east-1"]["aoss"] =
+            serde_json::json!({"status": "not_offered", "data": {"access_policies": []}});
+    });
+    assert!(
+        err(&bytes).contains("unknown field `data`"),
+        "{}",
+        err(&bytes)
+    );
+}
+
+#[test]
 fn zstd_round_trip_equals_plain() {
     let snapshot = read(&demo_bytes()).unwrap();
     let mut compressed = Vec::new();
@@ -122,7 +167,7 @@ fn newer_versions_are_rejected_naming_both() {
     let bytes = demo_with(|v| v["format_version"]["minor"] = 7.into());
     assert_eq!(
         err(&bytes),
-        "snapshot format version 1.7 is newer than this build supports (1.0); upgrade headroom"
+        "snapshot format version 1.7 is newer than this build supports (1.1); upgrade headroom"
     );
     let bytes = demo_with(|v| {
         v["format_version"]["major"] = 2.into();
@@ -130,7 +175,7 @@ fn newer_versions_are_rejected_naming_both() {
     });
     assert_eq!(
         err(&bytes),
-        "snapshot format version 2.0 is not supported: this build reads 1.0 to 1.0; upgrade headroom"
+        "snapshot format version 2.0 is not supported: this build reads 1.0 to 1.1; upgrade headroom"
     );
 }
 

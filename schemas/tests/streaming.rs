@@ -49,6 +49,7 @@ fn every_fixture_streams_to_the_same_snapshot() {
         "snapshots/demo.json",
         "snapshots/hostile.json",
         "snapshots/frozen/v1.0.json",
+        "snapshots/frozen/v1.1.json",
     ] {
         let bytes = std::fs::read(fixture(rel)).unwrap();
         let order = same_as_read(&bytes);

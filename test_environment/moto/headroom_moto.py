@@ -1,4 +1,4 @@
-"""moto server with the routes moto 5.2.5 lacks and Headroom's `collect` calls.
+"""moto server with the routes and behaviours moto 5.2.5 lacks and Headroom's `collect` needs.
 
 Usage: python headroom_moto.py -H 127.0.0.1 -p PORT   (the same flags as `moto_server`)
 
@@ -10,6 +10,13 @@ paths as real AWS. Everything else is plain moto.
 
 moto never denies a call. To test a permission gap end to end, `GetAccessPolicy` answers
 `AccessDeniedException` (HTTP 403) for policies whose name starts with `headroom-denied-`.
+
+moto 5.2.5 answers Organizations read calls (`Describe*`, `List*`) made from a member account
+from that account's own, empty backend. AWS answers them from the organization when the member
+is a delegated administrator (through the organization's delegation policy, which moto does
+not model). The wrapper treats an account registered as a delegated administrator (for any
+service) as holding that delegation: its read calls see the management account's organization.
+Write calls and other members are unchanged.
 
 moto answers in microseconds, AWS in tens of milliseconds. To measure how `collect` overlaps
 calls, every request can be delayed: `HEADROOM_MOTO_LATENCY_MS` (default 0, no delay) sets the
@@ -127,6 +134,29 @@ def list_access_policies(self):
 OpenSearchServiceServerlessResponse.create_access_policy = create_access_policy
 OpenSearchServiceServerlessResponse.get_access_policy = get_access_policy
 OpenSearchServiceServerlessResponse.list_access_policies = list_access_policies
+
+# --- Organizations: reads from a delegated administrator -----------------------------------
+
+from moto.organizations.models import organizations_backends
+from moto.organizations.responses import OrganizationsResponse
+
+
+def _organizations_backend(self):
+    own = organizations_backends[self.current_account][self.partition]
+    if own.org is not None:
+        return own
+    management = organizations_backends.master_accounts.get(self.current_account)
+    if management is None:
+        return own
+    backend = organizations_backends[management[0]][management[1]]
+    action = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+    delegated = any(admin.account.id == self.current_account for admin in backend.admins)
+    if delegated and action.startswith(("Describe", "List")):
+        return backend
+    return own
+
+
+OrganizationsResponse.organizations_backend = property(_organizations_backend)
 
 # --- Injected latency -----------------------------------------------------------------------
 

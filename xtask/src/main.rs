@@ -1,8 +1,10 @@
 //! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask bench`
 //! measures `analyze`, `cargo xtask converge` checks that the rollout loop settles, `cargo
-//! xtask fmt-snapshot` rewrites a snapshot in canonical form.
+//! xtask fmt-snapshot` rewrites a snapshot in canonical form, `cargo xtask completions` and
+//! `cargo xtask man` generate shell completions and man pages of both binaries.
 
 mod bench;
+mod cli_docs;
 mod converge;
 mod synth;
 
@@ -41,6 +43,11 @@ enum Command {
         #[arg(long)]
         streaming: bool,
     },
+    /// Write shell completions of `collect` and `analyze` (bash, zsh, fish, elvish,
+    /// PowerShell) under <out>/completions/<shell>/.
+    Completions(cli_docs::Args),
+    /// Write the man pages `collect.1` and `analyze.1` under <out>/man/.
+    Man(cli_docs::Args),
     /// Rewrite a snapshot in canonical form (sorted maps, two-space JSON, trailing newline).
     FmtSnapshot {
         /// The snapshot to rewrite in place (plain JSON stays plain, zstd stays zstd).
@@ -61,12 +68,35 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Names the files written, one per line on stderr.
+#[cfg(feature = "cli-docs")]
+fn report(files: &[PathBuf]) {
+    for file in files {
+        #[expect(clippy::print_stderr, reason = "what was written")]
+        {
+            eprintln!("wrote {}", file.display());
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Converge(args) => converge::run(&args),
         Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
+        #[cfg(not(feature = "cli-docs"))]
+        Command::Completions(_) | Command::Man(_) => cli_docs::rerun_with_feature(),
+        #[cfg(feature = "cli-docs")]
+        Command::Completions(args) => {
+            report(&cli_docs::completions(&args)?);
+            Ok(())
+        }
+        #[cfg(feature = "cli-docs")]
+        Command::Man(args) => {
+            report(&cli_docs::man(&args)?);
+            Ok(())
+        }
         Command::FmtSnapshot { file } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;

@@ -199,6 +199,7 @@ pub fn generate(accounts: usize, resources: usize, regions: usize, seed: u64) ->
                     message: format!(
                         "User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{id}:role/Headroom"
                     ),
+                    detail: None,
                 },
             }
         } else {
@@ -322,6 +323,7 @@ pub fn generate(accounts: usize, resources: usize, regions: usize, seed: u64) ->
             },
             regions: regions.iter().map(|r| (*r).to_owned()).collect(),
             config_digest: format!("sha256:{seed:064x}"),
+            service_availability: None,
         },
         organization: Organization {
             id: ORG_ID.into(),
@@ -649,6 +651,7 @@ fn collected_account(
                     operation: "aoss:ListAccessPolicies".into(),
                     code: Some("AccessDeniedException".into()),
                     message: "not authorized".into(),
+                    detail: None,
                 },
             };
         }
@@ -658,6 +661,7 @@ fn collected_account(
         role_arn: format!("arn:aws:iam::{id}:role/Headroom"),
         global,
         regions: region_map,
+        regions_not_enabled: Vec::new(),
     }
 }
 

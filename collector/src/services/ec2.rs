@@ -14,25 +14,36 @@ use crate::services::tag_map;
 /// Image IDs per `DescribeImages` call.
 const IMAGE_BATCH: usize = 100;
 
-/// The regions enabled for the account (`opt-in-not-required` or `opted-in`), sorted.
-pub async fn enabled_regions(client: &Client) -> Result<Vec<String>, ApiError> {
+/// The account's regions by opt-in status (`DescribeRegions` with `AllRegions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionStatus {
+    /// Regions the account can use: `opt-in-not-required`, `opted-in`, or a status this build
+    /// does not know (collected rather than skipped on a guess).
+    pub enabled: BTreeSet<String>,
+    /// Opt-in regions the account has not enabled (`not-opted-in`): nothing runs there.
+    pub not_enabled: BTreeSet<String>,
+}
+
+/// Every region of the account's partition with its opt-in status.
+pub async fn region_status(client: &Client) -> Result<RegionStatus, ApiError> {
     let out = client
         .describe_regions()
+        .all_regions(true)
         .send()
         .await
         .map_err(|e| ApiError::from_sdk(actions::EC2_DESCRIBE_REGIONS, &e))?;
-    let mut regions: Vec<String> = out
-        .regions()
-        .iter()
-        .filter(|r| {
-            r.opt_in_status()
-                .is_none_or(|s| s == "opt-in-not-required" || s == "opted-in")
-        })
-        .filter_map(|r| r.region_name().map(str::to_owned))
-        .collect();
-    regions.sort();
-    regions.dedup();
-    Ok(regions)
+    let mut status = RegionStatus::default();
+    for region in out.regions() {
+        let Some(name) = region.region_name() else {
+            continue;
+        };
+        if region.opt_in_status() == Some("not-opted-in") {
+            status.not_enabled.insert(name.to_owned());
+        } else {
+            status.enabled.insert(name.to_owned());
+        }
+    }
+    Ok(status)
 }
 
 /// Every instance in the region and a lookup of each image they use.

@@ -37,6 +37,11 @@ pub enum AccountInventory {
         global: GlobalInventory,
         /// Regional services, by region name; one entry per region collected.
         regions: BTreeMap<String, RegionalInventory>,
+        /// Opt-in regions that were to be collected but that the account has not enabled
+        /// (`DescribeRegions` reports `not-opted-in`), sorted. Nothing runs there, so nothing
+        /// is collected and nothing is missing (since 1.1; absent when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        regions_not_enabled: Vec<String>,
     },
     /// The account could not be entered (the role could not be assumed, or its regions could
     /// not be listed); nothing is known of its resources.
@@ -60,6 +65,8 @@ pub(crate) enum BufferedAccountInventory {
         global: GlobalInventory,
         #[serde(deserialize_with = "crate::unique::map")]
         regions: BTreeMap<String, RegionalInventory>,
+        #[serde(default)]
+        regions_not_enabled: Vec<String>,
     },
     Failed {
         error: CollectionError,
@@ -76,10 +83,12 @@ impl From<BufferedAccountInventory> for AccountInventory {
                 role_arn,
                 global,
                 regions,
+                regions_not_enabled,
             } => AccountInventory::Collected {
                 role_arn,
                 global,
                 regions,
+                regions_not_enabled,
             },
             BufferedAccountInventory::Failed { error } => AccountInventory::Failed { error },
             BufferedAccountInventory::NotCollected { reason } => {
@@ -104,6 +113,8 @@ struct CollectedFields {
     global: GlobalInventory,
     #[serde(deserialize_with = "crate::unique::map")]
     regions: BTreeMap<String, RegionalInventory>,
+    #[serde(default)]
+    regions_not_enabled: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +144,7 @@ impl<'de> crate::tagged::TagFirst<'de> for AccountInventory {
                     role_arn: f.role_arn,
                     global: f.global,
                     regions: f.regions,
+                    regions_not_enabled: f.regions_not_enabled,
                 }
             }
             AccountTag::Failed => AccountInventory::Failed {
@@ -225,6 +237,15 @@ pub struct Gap<'a> {
     pub error: &'a CollectionError,
 }
 
+/// A service AWS does not offer in a region of a collected account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NotOffered<'a> {
+    /// The region.
+    pub region: &'a str,
+    /// The service key.
+    pub service: &'static str,
+}
+
 impl GlobalInventory {
     /// The status of each global service, in [`GLOBAL_SERVICES`] order.
     pub fn statuses(&self) -> [(&'static str, Option<&CollectionError>); 2] {
@@ -249,7 +270,57 @@ impl RegionalInventory {
     }
 }
 
+impl RegionalInventory {
+    /// The keys of the services AWS does not offer in this region, in [`REGIONAL_SERVICES`]
+    /// order.
+    pub fn not_offered(&self) -> Vec<&'static str> {
+        [
+            ("ec2", self.ec2.is_not_offered()),
+            ("eks", self.eks.is_not_offered()),
+            ("lambda", self.lambda.is_not_offered()),
+            ("rds", self.rds.is_not_offered()),
+            ("ecr", self.ecr.is_not_offered()),
+            ("kms", self.kms.is_not_offered()),
+            ("secretsmanager", self.secretsmanager.is_not_offered()),
+            ("sqs", self.sqs.is_not_offered()),
+            ("aoss", self.aoss.is_not_offered()),
+        ]
+        .into_iter()
+        .filter_map(|(service, absent)| absent.then_some(service))
+        .collect()
+    }
+}
+
 impl AccountInventory {
+    /// Every (region, service) AWS does not offer, in region order. Empty for accounts that
+    /// were not collected.
+    pub fn not_offered(&self) -> Vec<NotOffered<'_>> {
+        match self {
+            AccountInventory::Collected { regions, .. } => regions
+                .iter()
+                .flat_map(|(region, inventory)| {
+                    inventory
+                        .not_offered()
+                        .into_iter()
+                        .map(move |service| NotOffered { region, service })
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Opt-in regions the account has not enabled (skipped). Empty for accounts that were not
+    /// collected.
+    pub fn regions_not_enabled(&self) -> &[String] {
+        match self {
+            AccountInventory::Collected {
+                regions_not_enabled,
+                ..
+            } => regions_not_enabled,
+            _ => &[],
+        }
+    }
+
     /// Every failed (region, service) of this account, or the account itself when it could
     /// not be entered. Empty for complete and deliberately uncollected accounts.
     pub fn gaps(&self) -> Vec<Gap<'_>> {
