@@ -1,12 +1,28 @@
 //! `analyze`: reads a snapshot, runs the checks, decides placement, and returns every report,
 //! summary and Terraform file as data.
 //!
-//! The core is pure: [`analyze`] takes a parsed snapshot and settings and returns [`Outputs`]
-//! (path -> bytes, plus the text for stdout); [`analyze_into`] hands each file to a [`Sink`] as
-//! soon as it is made instead, which is how the binary streams a large organization's reports
-//! to disk. It reads no file, clock or environment variable and uses no network; only `io.rs`
-//! touches the disk. Same snapshot and settings give
-//! byte-identical outputs at any thread count.
+//! The API, from the outside in:
+//! - [`analyze`] takes a parsed snapshot and [`Settings`] and returns [`Outputs`] (area and
+//!   relative path -> bytes, plus the text for stdout);
+//! - [`analyze_into`] is the same analysis handing each file to a [`Sink`] as soon as it is
+//!   made;
+//! - [`analyze_bytes_into`] is what the binary runs: it reads the snapshot's bytes and checks
+//!   accounts while the parser is still reading ([`pipeline`] explains the threads and the
+//!   memory bound), with exactly the outputs and errors of [`analyze_into`] on
+//!   [`headroom_schemas::read`].
+//!
+//! The analysis is pure: it reads no file, clock or environment variable and uses no network
+//! (only `io.rs` touches the disk), and the same snapshot and settings give byte-identical
+//! outputs at any thread count.
+//!
+//! The modules, by concern: [`checks`] (the sixteen checks, their registry, configuration,
+//! runner and generated documentation), [`policy_document`] (the IAM policy model of the RCP
+//! checks), [`model`] (what a check tells placement), [`placement`] (where each guardrail
+//! goes), [`managed`] (Headroom's own policies in a snapshot), [`policies`] (policy documents,
+//! sizes and packing), [`render`] (Terraform through the templates), [`report`] (per-account
+//! reports), [`summary`] (`summary.json` and stdout), [`output`] (the sink), [`cli`] and
+//! [`exit`] (the binary), [`rollout`] (a model of `terraform apply`, for tests),
+//! [`overview`] (a plain-text OU tree).
 #![warn(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -22,6 +38,7 @@ pub mod managed;
 pub mod model;
 pub mod output;
 pub mod overview;
+pub mod pipeline;
 pub mod placement;
 pub mod policies;
 pub mod policy_document;
@@ -31,9 +48,10 @@ pub mod rollout;
 pub mod settings;
 pub mod summary;
 
-use headroom_schemas::{ReadError, Snapshot};
+use headroom_schemas::Snapshot;
 
 pub use crate::output::{Area, Collect, OutputFile, Outputs, Sink, SinkError};
+pub use crate::pipeline::{AnalyzeBytesError, analyze_bytes_into};
 pub use crate::settings::Settings;
 
 /// The demo snapshot bundled into the binary: `fixtures/snapshots/demo.json`.
@@ -95,149 +113,4 @@ impl From<placement::PlacementError> for AnalyzeError {
             placement::PlacementError::Quota(e) => Self::Quota(e),
         }
     }
-}
-
-/// Why [`analyze_bytes_into`] stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum AnalyzeBytesError {
-    /// The snapshot cannot be read (exit code 2).
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    /// The analysis cannot proceed or its output cannot be written.
-    #[error(transparent)]
-    Analyze(#[from] AnalyzeError),
-}
-
-/// Reads a snapshot from `bytes` (zstd or JSON) and analyzes it, putting each file into `sink`;
-/// returns the text for stdout. The same files and text as [`analyze_into`] on
-/// [`headroom_schemas::read_with`]`(bytes, &settings.read_limits)`, and the same errors.
-///
-/// The parse of a large snapshot is single-threaded, so instead of waiting for it this runs the
-/// checks on each account as soon as the parser (on a thread of its own) has read it, on the
-/// rayon workers, and drops the account's inventory once it has been evaluated. Nothing reaches
-/// `sink` before the whole document is known to be valid: reports made meanwhile are held and
-/// handed over once the parser has succeeded (and thrown away if it fails).
-pub fn analyze_bytes_into(
-    bytes: &[u8],
-    settings: &Settings,
-    sink: &dyn Sink,
-) -> Result<String, AnalyzeBytesError> {
-    use headroom_schemas::Streamed;
-
-    // Enough accounts in flight to keep every worker busy, few enough to bound memory.
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Streamed>(64);
-    let holding = &output::Held::new(sink);
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            headroom_schemas::read_streaming_with(bytes, &settings.read_limits, &mut |event| {
-                // The receiver hangs up only when the analysis failed; the parse goes on to
-                // find the snapshot's own error, if any, which comes first.
-                let _ = sender.send(event);
-            })
-        });
-        let mut events = receiver.into_iter();
-        let head = match events.next() {
-            Some(Streamed::Head(head)) => Some(head),
-            _ => None,
-        };
-        // Consumes `events`: once it is dropped (done, or stopped by an error) the parser's
-        // sends fail and it runs to its end without handing anything over.
-        let evaluated = head.as_deref().map(move |head| -> Result<_, AnalyzeError> {
-            settings.validate_against(&head.organization)?;
-            let checker = checks::Checker::new(&head.organization, &head.meta, settings)?;
-            let verdicts = check_as_read(events, &checker, holding)?;
-            checker.runs(verdicts, holding)
-        });
-        // The snapshot's own error comes first.
-        let read = reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        read?;
-        let (Some(head), Some(evaluated)) = (head, evaluated) else {
-            return Err(AnalyzeError::Settings(
-                "the snapshot reader succeeded without handing over the organization".into(),
-            )
-            .into());
-        };
-        let runs = evaluated?;
-        // Placement and the rest read only the organization, the policies and the metadata.
-        let head = std::sync::Arc::try_unwrap(head).unwrap_or_else(|shared| (*shared).clone());
-        let snapshot = head.into_snapshot_without_inventories();
-        let statements = checks::statement_source(&snapshot, settings)?;
-        // The reports held during the parse go out while placement runs.
-        let (released, stdout) = rayon::join(
-            || holding.release(),
-            || summary::outputs_into(&snapshot, settings, &runs, &statements, holding),
-        );
-        released.map_err(AnalyzeError::from)?;
-        Ok(stdout?)
-    })
-}
-
-/// Runs the checks on each account handed over by the parser, on the rayon workers, while the
-/// parser reads on. The calling thread receives (sleeping while the parser works, so a core is
-/// left to it) and hands each account to a worker; when `2 x workers` accounts are already
-/// waiting, it checks the account itself, which also stops it receiving, so the parser waits
-/// instead of piling up inventories in memory.
-fn check_as_read(
-    events: impl Iterator<Item = headroom_schemas::Streamed> + Send,
-    checker: &checks::Checker<'_>,
-    sink: &dyn Sink,
-) -> Result<Vec<checks::AccountVerdicts>, AnalyzeError> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let limit = 2 * rayon::current_num_threads();
-    let waiting = AtomicUsize::new(0);
-    let verdicts = Mutex::new(Vec::new());
-    let failure: Mutex<Option<AnalyzeError>> = Mutex::new(None);
-    let check = |id: &headroom_schemas::AccountId,
-                 inventory: &headroom_schemas::AccountInventory| {
-        let failed = failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some();
-        if failed {
-            return; // keep draining so the parser can finish; its error comes first
-        }
-        match checker.account(id, Some(inventory), sink) {
-            Ok(Some(account)) => verdicts
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(account),
-            Ok(None) => {}
-            Err(e) => {
-                failure
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get_or_insert(e);
-            }
-        }
-    };
-    rayon::scope(|scope| {
-        for event in events {
-            let headroom_schemas::Streamed::Account(id, inventory) = event else {
-                continue;
-            };
-            if waiting.load(Ordering::Acquire) >= limit {
-                check(&id, &inventory);
-            } else {
-                waiting.fetch_add(1, Ordering::AcqRel);
-                let (check, waiting) = (&check, &waiting);
-                scope.spawn(move |_| {
-                    check(&id, &inventory);
-                    waiting.fetch_sub(1, Ordering::AcqRel);
-                });
-            }
-        }
-    });
-    if let Some(e) = failure
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-    {
-        return Err(e);
-    }
-    Ok(verdicts
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner))
 }

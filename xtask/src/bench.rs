@@ -42,6 +42,12 @@ pub struct Args {
     /// Seed of the synthetic snapshots.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A/B comparison instead of the tables: `NAME=PATH` of `analyze` binaries, timed in
+    /// turn (round-robin, `--runs` rounds) on the largest size's snapshot, with every core.
+    /// The first is the reference of the ratios. Used to decide whether hand-written code
+    /// earns its keep (see the complexity budget in the README).
+    #[arg(long, value_delimiter = ',', value_name = "NAME=PATH")]
+    pub compare: Vec<String>,
     /// Where `analyze` writes its outputs (a fresh directory per run). Default: `/dev/shm` when
     /// it exists, else `target/bench`. A memory file system measures `analyze` itself; a disk
     /// adds the file system's cost of creating ~177,000 files, which on some virtual machines
@@ -193,6 +199,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     });
     eprintln_status(&format!("outputs go under {}", out_parent.display()));
+    if !args.compare.is_empty() {
+        let size = args.sizes.iter().copied().max().context("no --sizes")?;
+        let snapshot = synthetic(&work, size, args)?;
+        return compare(&args.compare, &snapshot, &out_parent, args.runs);
+    }
 
     let mut table = String::new();
     let _ = writeln!(
@@ -208,15 +219,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let mut last_ratio = None;
     for &size in &args.sizes {
-        let snapshot = work.join(format!(
-            "synthetic-{size}-r{}-s{}.snapshot.json.zst",
-            args.resources, args.seed
-        ));
-        if !snapshot.exists() {
-            eprintln_status(&format!("generating {}", snapshot.display()));
-            let s = super::synth::generate(size, args.resources, 2, args.seed);
-            headroom_schemas::write_file(&snapshot, &s, headroom_schemas::Compression::Zstd(3))?;
-        }
+        let snapshot = synthetic(&work, size, args)?;
         let compressed = std::fs::metadata(&snapshot)?.len();
         let json = uncompressed_len(&snapshot)?;
         let snap = snapshot.to_str().context("non-UTF-8 path")?;
@@ -250,6 +253,68 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     print!("{strategies}");
     if let Some((size, ratio)) = last_ratio {
         println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
+    }
+    Ok(())
+}
+
+/// The synthetic snapshot of `size` accounts, generated once under `work`.
+fn synthetic(work: &Path, size: usize, args: &Args) -> anyhow::Result<PathBuf> {
+    let snapshot = work.join(format!(
+        "synthetic-{size}-r{}-s{}.snapshot.json.zst",
+        args.resources, args.seed
+    ));
+    if !snapshot.exists() {
+        eprintln_status(&format!("generating {}", snapshot.display()));
+        let s = super::synth::generate(size, args.resources, 2, args.seed);
+        headroom_schemas::write_file(&snapshot, &s, headroom_schemas::Compression::Zstd(3))?;
+    }
+    Ok(snapshot)
+}
+
+/// Times each `NAME=PATH` binary in turn, `runs` rounds, and prints the medians and the
+/// ratios to the first.
+#[expect(
+    clippy::print_stdout,
+    reason = "the comparison table is this command's output"
+)]
+fn compare(
+    binaries: &[String],
+    snapshot: &Path,
+    out_parent: &Path,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let binaries: Vec<(&str, &Path)> = binaries
+        .iter()
+        .map(|b| {
+            b.split_once('=')
+                .map(|(name, path)| (name, Path::new(path)))
+                .with_context(|| format!("--compare expects NAME=PATH, found `{b}`"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let snap = snapshot.to_str().context("non-UTF-8 path")?;
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); binaries.len()];
+    for round in 0..runs {
+        eprintln_status(&format!("round {} of {runs}", round + 1));
+        for ((_, binary), samples) in binaries.iter().zip(&mut samples) {
+            let out = tempfile::Builder::new()
+                .prefix("headroom-bench-")
+                .tempdir_in(out_parent)?;
+            let out_dir = out.path().to_str().context("non-UTF-8 path")?;
+            samples.push(measure(binary, &[snap, "--out", out_dir])?);
+        }
+    }
+    let medians: Vec<Sample> = samples.into_iter().map(median).collect();
+    let reference = medians[0].seconds.max(0.001);
+    println!("{snap}, median of {runs} rounds, every core\n");
+    println!("| binary | analyze s | vs {} | peak MiB |", binaries[0].0);
+    println!("|---|---:|---:|---:|");
+    for ((name, _), sample) in binaries.iter().zip(&medians) {
+        println!(
+            "| {name} | {:.2} | {:+.1}% | {:.0} |",
+            sample.seconds,
+            (sample.seconds / reference - 1.0) * 100.0,
+            full_kib_to_mib(sample.peak_kib)
+        );
     }
     Ok(())
 }
