@@ -42,6 +42,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod policies;
 pub mod policy_document;
+pub mod pretty;
 pub mod render;
 pub mod report;
 pub mod rollout;

@@ -15,8 +15,6 @@ use serde::Serialize;
 
 use crate::Settings;
 
-pub mod pretty;
-
 /// The text that replaces a redacted account ID.
 pub const REDACTED: &str = "REDACTED";
 
@@ -36,7 +34,7 @@ pub fn to_bytes<T: Serialize>(
     SCRATCH.with(|scratch| {
         let mut text = scratch.borrow_mut();
         text.clear();
-        pretty::append(report, &mut text)?;
+        crate::pretty::append(report, &mut text)?;
         let redacted;
         let text = if exclude_account_ids {
             redacted = redact(&text, &|id| members.contains_key(id));

@@ -205,7 +205,7 @@ pub struct RecommendationSummary<'a> {
     /// higher.
     pub blocked_at: Option<&'a str>,
     /// The nodes above the target, root first, and why each could not take it.
-    #[serde(serialize_with = "shared_passed_over")]
+    #[serde(serialize_with = "as_slice")]
     pub passed_over: &'a [PassedOver],
     /// What the guardrail allows here (union beneath plus configured extras), sorted.
     pub allowlist: &'a [String],
@@ -462,8 +462,8 @@ pub fn write_json(
     }
 }
 
-/// The summary as `to_writer_pretty` writes it, plus a final newline, with its two long lists
-/// serialized in parallel.
+/// The summary as [`crate::pretty`] writes it (the bytes of `serde_json::to_writer_pretty`),
+/// plus a final newline, with its two long lists serialized in parallel.
 fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     // The document without its lists, split where each list goes.
     let skeleton = Summary {
@@ -477,7 +477,9 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
         targets: Vec::new(),
         removals: summary.removals,
     };
-    let skeleton = serde_json::to_string_pretty(&skeleton)?;
+    let mut text = String::new();
+    crate::pretty::append(&skeleton, &mut text)?;
+    let skeleton = text;
     let (head, rest) = skeleton
         .split_once("\n  \"checks\": []")
         .ok_or_else(|| std::io::Error::other("summary skeleton without `checks`"))?;
@@ -486,7 +488,7 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
         .ok_or_else(|| std::io::Error::other("summary skeleton without `targets`"))?;
     out.write_all(head.as_bytes())?;
     out.write_all(b"\n  \"checks\": ")?;
-    write_checks(&summary.checks, out)?;
+    write_list(&summary.checks, out, &|check| to_vec_nested(check, 2))?;
     out.write_all(middle.as_bytes())?;
     out.write_all(b"\n  \"targets\": ")?;
     write_list(&summary.targets, out, &|target| to_vec_nested(target, 2))?;
@@ -494,70 +496,9 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
     out.write_all(b"\n")
 }
 
-/// Pre-rendered `passed_over` lists, by the address and length of the shared slice.
-type PassedOverTexts = BTreeMap<(usize, usize), Box<serde_json::value::RawValue>>;
-
-thread_local! {
-    /// The pre-rendered `passed_over` lists for the check being serialized on this thread.
-    static PASSED_OVER_TEXTS: std::cell::RefCell<Option<std::sync::Arc<PassedOverTexts>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-fn slice_key(slice: &[PassedOver]) -> (usize, usize) {
-    (slice.as_ptr() as usize, slice.len())
-}
-
-/// Siblings in the placement walk share one `passed_over` list, and a large organization has
-/// far fewer distinct lists than recommendations: each is rendered once, exactly as the
-/// pretty printer writes it where it appears in the document, and written as raw text.
-fn render_passed_over(checks: &[CheckSummary<'_>]) -> serde_json::Result<PassedOverTexts> {
-    let mut distinct: BTreeMap<(usize, usize), &[PassedOver]> = BTreeMap::new();
-    for check in checks {
-        for r in &check.recommendations {
-            distinct
-                .entry(slice_key(r.passed_over))
-                .or_insert(r.passed_over);
-        }
-    }
-    distinct
-        .into_par_iter()
-        .map(|(key, slice)| {
-            // In `checks` (2 levels deep), a check's `recommendations` (3), one of them (4),
-            // its `passed_over` value (5).
-            let text = String::from_utf8(to_vec_nested(&slice, 5)?)
-                .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
-            Ok((key, serde_json::value::RawValue::from_string(text)?))
-        })
-        .collect()
-}
-
-/// Serializes `passed_over` from this thread's pre-rendered texts when it has them (the same
-/// bytes), else as usual.
-fn shared_passed_over<S: serde::Serializer>(
-    list: &&[PassedOver],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    PASSED_OVER_TEXTS.with(|texts| {
-        match texts
-            .borrow()
-            .as_ref()
-            .and_then(|t| t.get(&slice_key(list)))
-        {
-            Some(raw) => raw.serialize(serializer),
-            None => list.serialize(serializer),
-        }
-    })
-}
-
-/// The checks list, each check serialized with the pre-rendered `passed_over` lists.
-fn write_checks(checks: &[CheckSummary<'_>], out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let texts = std::sync::Arc::new(render_passed_over(checks)?);
-    write_list(checks, out, &|check: &CheckSummary<'_>| {
-        PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = Some(std::sync::Arc::clone(&texts)));
-        let text = to_vec_nested(check, 2);
-        PASSED_OVER_TEXTS.with(|t| *t.borrow_mut() = None);
-        text
-    })
+/// Serializes a shared `passed_over` list as the list it is.
+fn as_slice<S: serde::Serializer>(list: &&[PassedOver], serializer: S) -> Result<S::Ok, S::Error> {
+    list.serialize(serializer)
 }
 
 /// A list one level inside the top-level object, as the pretty printer writes it: `[]`, or
@@ -591,122 +532,12 @@ fn write_list<T: Sync>(
     out.write_all(b"\n  ]")
 }
 
-/// `value` pretty-printed as `serde_json::to_vec_pretty` would write it nested `depth` levels
-/// deep in a document (its inner lines indented accordingly; the first line is not, since it
-/// continues the line of its key or list).
+/// `value` pretty-printed as it reads nested `depth` levels deep in the document (inner lines
+/// indented accordingly; the first line continues the line of its key or list).
 fn to_vec_nested<T: Serialize + ?Sized>(value: &T, depth: usize) -> serde_json::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(4096);
-    let mut serializer = serde_json::Serializer::with_formatter(
-        &mut out,
-        Nested {
-            depth,
-            has_value: false,
-        },
-    );
-    value.serialize(&mut serializer)?;
-    Ok(out)
-}
-
-/// `serde_json`'s `PrettyFormatter` (two-space indentation), starting `depth` levels deep.
-struct Nested {
-    depth: usize,
-    has_value: bool,
-}
-
-impl Nested {
-    fn indent(&self, writer: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        let mut left = 2 * self.depth;
-        while left > 0 {
-            let n = left.min(SPACES.len());
-            writer.write_all(&SPACES[..n])?;
-            left -= n;
-        }
-        Ok(())
-    }
-
-    fn open(
-        &mut self,
-        writer: &mut (impl std::io::Write + ?Sized),
-        bracket: &[u8],
-    ) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        writer.write_all(bracket)
-    }
-
-    fn close(
-        &mut self,
-        writer: &mut (impl std::io::Write + ?Sized),
-        bracket: &[u8],
-    ) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            writer.write_all(b"\n")?;
-            self.indent(writer)?;
-        }
-        writer.write_all(bracket)
-    }
-
-    fn next_line(
-        &self,
-        writer: &mut (impl std::io::Write + ?Sized),
-        first: bool,
-    ) -> std::io::Result<()> {
-        writer.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(writer)
-    }
-}
-
-impl serde_json::ser::Formatter for Nested {
-    fn begin_array<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.open(writer, b"[")
-    }
-
-    fn end_array<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.close(writer, b"]")
-    }
-
-    fn begin_array_value<W: std::io::Write + ?Sized>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.next_line(writer, first)
-    }
-
-    fn end_array_value<W: std::io::Write + ?Sized>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.open(writer, b"{")
-    }
-
-    fn end_object<W: std::io::Write + ?Sized>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.close(writer, b"}")
-    }
-
-    fn begin_object_key<W: std::io::Write + ?Sized>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.next_line(writer, first)
-    }
-
-    fn begin_object_value<W: std::io::Write + ?Sized>(
-        &mut self,
-        writer: &mut W,
-    ) -> std::io::Result<()> {
-        writer.write_all(b": ")
-    }
-
-    fn end_object_value<W: std::io::Write + ?Sized>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
+    let mut out = String::with_capacity(4096);
+    crate::pretty::append_nested(value, depth, &mut out)?;
+    Ok(out.into_bytes())
 }
 
 /// Redacts pretty-printed JSON line by line as it passes through. Exact: a JSON string never

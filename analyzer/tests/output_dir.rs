@@ -21,10 +21,15 @@ fn analyze_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_analyze"));
     command.args(args).current_dir(dir);
     if !args.contains(&"--config") {
-        // Outside `dir`, whose tree the tests compare; one small file per test process.
-        let path =
-            std::env::temp_dir().join(format!("headroom-strict-{}.yaml", std::process::id()));
-        std::fs::write(&path, "placement: {strategy: strict}\n").unwrap();
+        // Outside `dir`, whose tree the tests compare: one small file per test process,
+        // written once (the tests run in parallel).
+        static STRICT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        let path = STRICT.get_or_init(|| {
+            let path =
+                std::env::temp_dir().join(format!("headroom-strict-{}.yaml", std::process::id()));
+            std::fs::write(&path, "placement: {strategy: strict}\n").unwrap();
+            path
+        });
         command.arg("--config").arg(path);
     }
     let output = command.output().unwrap();
