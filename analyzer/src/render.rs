@@ -530,6 +530,9 @@ fn render_statement(
         minijinja::context! { node => node, indent => STATEMENT_INDENT },
     )?;
     text.truncate(text.trim_end_matches('\n').len());
+    // The template's output buffer grows by doubling: keep only the text, since cached
+    // statements live until the last target is rendered.
+    text.shrink_to_fit();
     Ok(text)
 }
 
