@@ -5,12 +5,11 @@
 //! write every character of HCL. `value.tf.j2` writes one statement; `target.tf.j2` lays the
 //! statements of each policy into its document.
 //!
-//! **The statement cache** ([`StatementCache`]) renders each distinct statement once, with a
-//! hole where the target's allowlist reference goes. Measured with `cargo xtask bench
-//! --compare` at 10,000 accounts (median of 5 round-robin rounds, every core, one run):
-//! rendering every statement of every target instead made the whole `analyze` 19.6% slower
-//! (3.58 s to 4.28 s, when statements were still written by code; the template writes them
-//! more slowly, so the cache saves more now).
+//! Each statement is rendered for each target that holds it. A cache of rendered statements
+//! (with a hole for the target's allowlist reference) earned 19.6% of `analyze`'s time at
+//! 10,000 accounts when statements were written by code, but 2.5% once the template writes
+//! them (`cargo xtask bench --compare`, 7 round-robin rounds, one run): under the 10% the
+//! complexity budget asks, so it went.
 //!
 //! Safety: the templates receive only values this module made safe. Identifiers (file names,
 //! resource and local names) are sanitized to `[a-z0-9_]` and deduplicated; every string from
@@ -34,7 +33,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 pub use headroom_schemas::text::escape_invisible;
 use headroom_schemas::text::{has_invisible, is_invisible};
@@ -530,194 +528,10 @@ fn render_statement(
         minijinja::context! { node => node, indent => STATEMENT_INDENT },
     )?;
     text.truncate(text.trim_end_matches('\n').len());
-    // The template's output buffer grows by doubling: keep only the text, since cached
-    // statements live until the last target is rendered.
+    // The template's output buffer grows by doubling: keep only the text, which waits with the
+    // rest of its target's file.
     text.shrink_to_fit();
     Ok(text)
-}
-
-/// Stands for an allowlist reference in a cached statement. It cannot occur in rendered HCL
-/// otherwise: strings and keys escape every control character.
-const REFERENCE_HOLE: char = '\0';
-
-/// Statements rendered once per distinct text, with a hole for the target-specific allowlist
-/// reference. Placement shares one statement list between all the targets of a check with the
-/// same allowlist, and statements built for different allowlists usually differ only where the
-/// allowlist sits, which becomes the hole: so most targets hit.
-#[derive(Default)]
-struct StatementCache<'a> {
-    /// By address of the statement, then by its check's allowlist: an index into `known`.
-    by_address: BTreeMap<usize, Vec<(&'a [String], usize)>>,
-    /// By [`shape_hash`]: indexes into `known`, confirmed with [`same_shape`].
-    by_shape: BTreeMap<u64, Vec<usize>>,
-    known: Vec<CachedStatement<'a>>,
-}
-
-struct CachedStatement<'a> {
-    statement: &'a Statement,
-    allowlist: &'a [String],
-    /// The text with holes, and whether it references the allowlist.
-    text: String,
-    references: bool,
-}
-
-impl<'a> StatementCache<'a> {
-    /// Appends the HCL of `statement` at document level to `out`, with `reference` for its
-    /// allowlist.
-    fn render_into(
-        &mut self,
-        env: &Environment<'_>,
-        statement: &'a Statement,
-        allowlist: &'a [String],
-        reference: &str,
-        used: &mut bool,
-        out: &mut String,
-    ) -> Result<(), RenderError> {
-        let index = self.index(env, statement, allowlist)?;
-        let cached = &self.known[index];
-        if cached.references {
-            *used = true;
-            let mut pieces = cached.text.split(REFERENCE_HOLE);
-            out.push_str(pieces.next().unwrap_or_default());
-            for piece in pieces {
-                out.push_str(reference);
-                out.push_str(piece);
-            }
-        } else {
-            out.push_str(&cached.text);
-        }
-        Ok(())
-    }
-
-    /// The entry rendering `statement` with `allowlist`, rendered now if none does yet.
-    fn index(
-        &mut self,
-        env: &Environment<'_>,
-        statement: &'a Statement,
-        allowlist: &'a [String],
-    ) -> Result<usize, RenderError> {
-        let address = std::ptr::from_ref(statement) as usize;
-        let same_address = self.by_address.entry(address).or_default();
-        if let Some(&(_, index)) = same_address.iter().find(|(a, _)| *a == allowlist) {
-            return Ok(index);
-        }
-        let shape = shape_hash(statement, allowlist);
-        let same_hash = self.by_shape.entry(shape).or_default();
-        let found = same_hash.iter().copied().find(|&i| {
-            let known = &self.known[i];
-            same_shape_map(statement, allowlist, known.statement, known.allowlist)
-        });
-        let index = if let Some(index) = found {
-            index
-        } else {
-            let hole = REFERENCE_HOLE.to_string();
-            let subst = Substitution {
-                items: allowlist,
-                reference: &hole,
-            };
-            let mut references = false;
-            let text = render_statement(env, statement, Some(&subst), &mut references)?;
-            self.known.push(CachedStatement {
-                statement,
-                allowlist,
-                text,
-                references,
-            });
-            same_hash.push(self.known.len() - 1);
-            self.known.len() - 1
-        };
-        same_address.push((allowlist, index));
-        Ok(index)
-    }
-}
-
-/// Whether [`layout`] substitutes the allowlist reference for a string.
-fn substitutes_string(s: &str, allowlist: &[String]) -> bool {
-    matches!(allowlist, [only] if only == s)
-}
-
-/// Whether `a` rendered with allowlist `la` and `b` rendered with `lb` give the same text
-/// with holes: the same JSON except where both are replaced by the reference, in the same
-/// form. Mirrors the substitutions of [`layout`]; equal numbers of different spelling
-/// count as different (a cache miss, never a wrong hit).
-fn same_shape(a: &Value, la: &[String], b: &Value, lb: &[String]) -> bool {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => {
-            match (substitutes_string(x, la), substitutes_string(y, lb)) {
-                (true, true) => true,
-                (false, false) => x == y,
-                _ => false,
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            match (matches_allowlist(x, la), matches_allowlist(y, lb)) {
-                // A one-entry allowlist keeps the list shape around its reference.
-                (true, true) => (la.len() == 1) == (lb.len() == 1),
-                (false, false) => {
-                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_shape(x, la, y, lb))
-                }
-                _ => false,
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => same_shape_map(x, la, y, lb),
-        (Value::Null, Value::Null) => true,
-        (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Number(x), Value::Number(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// [`same_shape`] of two objects.
-fn same_shape_map(
-    a: &serde_json::Map<String, Value>,
-    la: &[String],
-    b: &serde_json::Map<String, Value>,
-    lb: &[String],
-) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .all(|(k, x)| b.get(k).is_some_and(|y| same_shape(x, la, y, lb)))
-}
-
-/// A hash of what [`same_shape`] compares: equal for statements it calls the same.
-fn shape_hash(statement: &Statement, allowlist: &[String]) -> u64 {
-    fn feed(value: &Value, allowlist: &[String], h: &mut impl Hasher) {
-        match value {
-            Value::String(s) if substitutes_string(s, allowlist) => h.write_u8(0),
-            Value::Array(items) if matches_allowlist(items, allowlist) => {
-                h.write_u8(1);
-                (allowlist.len() == 1).hash(h);
-            }
-            Value::Object(map) => feed_map(map, allowlist, h),
-            // Only the variant: collisions are settled by `same_shape`.
-            Value::Array(items) => {
-                h.write_u8(2);
-                for item in items {
-                    feed(item, allowlist, h);
-                }
-            }
-            Value::String(s) => {
-                h.write_u8(3);
-                s.hash(h);
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => h.write_u8(4),
-        }
-    }
-    fn feed_map(map: &serde_json::Map<String, Value>, allowlist: &[String], h: &mut impl Hasher) {
-        // Order-independent, whatever the map's iteration order: XOR of the entries' hashes.
-        let mut entries = 0u64;
-        for (key, value) in map {
-            let mut entry = DefaultHasher::new();
-            key.hash(&mut entry);
-            feed(value, allowlist, &mut entry);
-            entries ^= entry.finish();
-        }
-        h.write_u8(5);
-        h.write_u64(entries);
-    }
-    let mut h = DefaultHasher::new();
-    feed_map(statement, allowlist, &mut h);
-    h.finish()
 }
 
 /// The indentation of a statement in a policy document (the `content` attribute of a policy
@@ -726,13 +540,12 @@ const STATEMENT_INDENT: usize = 6;
 
 /// The statements of one policy document, written for `target.tf.j2`, and whether each
 /// check's allowlist local was referenced.
-fn policy_statements<'a>(
+fn policy_statements(
     env: &Environment<'_>,
-    target: &'a TargetPlan,
-    statements: &[(usize, &'a Statement)],
+    target: &TargetPlan,
+    statements: &[(usize, &Statement)],
     references: &[String],
     used: &mut [bool],
-    cache: &mut StatementCache<'a>,
 ) -> Result<Vec<String>, RenderError> {
     let mut out = Vec::with_capacity(statements.len());
     for (check, statement) in statements {
@@ -740,11 +553,12 @@ fn policy_statements<'a>(
             .checks
             .get(*check)
             .map_or(&[][..], |c| c.allowlist.as_slice());
-        let reference = references.get(*check).map_or("", String::as_str);
+        let subst = Substitution {
+            items: allowlist,
+            reference: references.get(*check).map_or("", String::as_str),
+        };
         let mut hit = false;
-        let mut text = String::new();
-        cache.render_into(env, statement, allowlist, reference, &mut hit, &mut text)?;
-        out.push(text);
+        out.push(render_statement(env, statement, Some(&subst), &mut hit)?);
         if hit && let Some(flag) = used.get_mut(*check) {
             *flag = true;
         }
@@ -931,12 +745,7 @@ pub fn render(
         .par_iter()
         .zip(names.par_iter())
         .zip(reasons.par_iter())
-        .map_init(
-            StatementCache::default,
-            |cache, ((target, names), reasons)| {
-                Some(render_target(&env, target, names, reasons, facts, cache))
-            },
-        )
+        .map(|((target, names), reasons)| Some(render_target(&env, target, names, reasons, facts)))
         .collect();
     let mut files = Vec::new();
     for kind in [CheckKind::Scp, CheckKind::Rcp] {
@@ -1112,13 +921,12 @@ fn allowlist_contexts(target: &TargetPlan, used: &[bool]) -> Vec<AllowlistContex
         .collect()
 }
 
-fn render_target<'a>(
+fn render_target(
     env: &Environment<'_>,
-    target: &'a TargetPlan,
+    target: &TargetPlan,
     names: &TargetNames,
     reasons: &[(&str, std::borrow::Cow<'_, str>)],
     facts: SnapshotFacts<'_>,
-    cache: &mut StatementCache<'a>,
 ) -> Result<String, RenderError> {
     let kind = kind_name(target.kind);
     let allowlists_local = format!("{}_allowlists", names.stem);
@@ -1145,8 +953,7 @@ fn render_target<'a>(
                 Some((r.check, check.statements.get(r.statement)?))
             })
             .collect();
-        let statements =
-            policy_statements(env, target, &statements, &references, &mut used, cache)?;
+        let statements = policy_statements(env, target, &statements, &references, &mut used)?;
         let description = policy_description(target, policy, n);
         policies.push(PolicyContext {
             resource: policy_names.resource.clone(),

@@ -177,6 +177,9 @@ impl Assessed {
 /// Classifies the resources of one check in one account by their IAM resource policies,
 /// analysing each distinct policy text once: resources often carry the same policy word for
 /// word (service trust policies, default key policies), and parsing is the dear part.
+/// Measured with `cargo xtask bench --compare` at 10,000 accounts (median of 5 round-robin
+/// rounds, every core, one run): parsing every resource's policy made the whole `analyze`
+/// 16.2% slower (3.58 s to 4.16 s).
 #[derive(Debug)]
 pub struct IamAssessor<'t, 'o> {
     scope: &'o [&'o str],
