@@ -352,61 +352,56 @@ impl<'w, 'o> ser::Serializer for &'w mut Writer<'o> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// The sequence-like compounds (`[...]`): every element goes through [`Compound::element`].
+macro_rules! sequence_compound {
+    ($($trait:ident :: $method:ident),+) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+                self.element(value)
+            }
 
-    fn end(self) -> Result {
-        Compound::end(self, ']');
-        Ok(())
-    }
+            fn end(self) -> Result {
+                Compound::end(self, ']');
+                Ok(())
+            }
+        }
+    )+};
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// The struct-like compounds (`{...}` with `'static` field names).
+macro_rules! struct_compound {
+    ($($trait:ident),+) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result {
+                self.key(key)?;
+                self.value(value)
+            }
 
-    fn end(self) -> Result {
-        Compound::end(self, ']');
-        Ok(())
-    }
+            fn end(self) -> Result {
+                Compound::end(self, '}');
+                Ok(())
+            }
+        }
+    )+};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self, ']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self, ']');
-        Ok(())
-    }
-}
+sequence_compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+struct_compound!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -417,36 +412,6 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.value(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self, '}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result {
-        self.key(key)?;
-        self.value(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self, '}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result {
-        self.key(key)?;
         self.value(value)
     }
 
