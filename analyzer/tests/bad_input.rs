@@ -109,7 +109,7 @@ fn newer_minor_version() {
 fn unknown_field() {
     assert_eq!(
         bad_snapshot("unknown_field.json"),
-        "error: snapshot does not match format 1.0: unknown field `surprise`, expected one of `format`, `format_version`, `meta`, `organization`, `policies`, `accounts` at `surprise` (line 1 column 86)"
+        "error: snapshot does not match format 1.0: unknown field `surprise`, expected one of `format`, `format_version`, `meta`, `organization`, `policies`, `accounts`, `activity` at `surprise` (line 1 column 86)"
     );
 }
 

@@ -546,30 +546,8 @@ pub fn extract(
                 }
             }
             Param::Ec2TagSpecifications => {
-                let mut tags = BTreeMap::<String, Vec<String>>::new();
                 if let Some(v) = request {
-                    walk(v, &["tagSpecificationSet", "items"], &mut |specs| {
-                        let specs = match specs {
-                            Value::Array(items) => items.iter().collect(),
-                            other => vec![other],
-                        };
-                        for spec in specs {
-                            let kind = spec
-                                .get("resourceType")
-                                .and_then(Value::as_str)
-                                .unwrap_or("*");
-                            if let Some(list) = spec.get("tags") {
-                                tag_list(list, &mut |key, value| {
-                                    tags.entry(format!("tag:{kind}/{key}"))
-                                        .or_default()
-                                        .push(value);
-                                });
-                            }
-                        }
-                    });
-                }
-                for (name, values) in tags {
-                    push(out, &name, values);
+                    ec2_tag_specifications(v, out);
                 }
             }
             Param::TagMap { path } => {
@@ -595,6 +573,33 @@ pub fn extract(
                 }
             }
         }
+    }
+}
+
+/// EC2's `tagSpecificationSet.items[]`: each tag as `tag:<resourceType>/<key>`.
+fn ec2_tag_specifications(request: &Value, out: &mut BTreeMap<String, Vec<String>>) {
+    let mut tags = BTreeMap::<String, Vec<String>>::new();
+    walk(request, &["tagSpecificationSet", "items"], &mut |specs| {
+        let specs = match specs {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for spec in specs {
+            let kind = spec
+                .get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("*");
+            if let Some(list) = spec.get("tags") {
+                tag_list(list, &mut |key, value| {
+                    tags.entry(format!("tag:{kind}/{key}"))
+                        .or_default()
+                        .push(value);
+                });
+            }
+        }
+    });
+    for (name, values) in tags {
+        push(out, &name, values);
     }
 }
 

@@ -462,6 +462,7 @@ fn member_role(rng: &mut impl Rng, account: &str) -> Identity {
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "one arm per kind of background call")]
 fn noise_call(
     rng: &mut ChaCha8Rng,
     spec: &Bulk,
@@ -584,6 +585,7 @@ fn noise_call(
     call
 }
 
+#[expect(clippy::too_many_lines, reason = "one arm per kind of relevant call")]
 fn relevant_call(
     rng: &mut ChaCha8Rng,
     spec: &Bulk,
