@@ -176,7 +176,11 @@ async fn run(
         .start_query_execution()
         .query_string(query)
         .work_group(&table.workgroup)
-        .query_execution_context(QueryExecutionContext::builder().database(&table.database).build());
+        .query_execution_context(
+            QueryExecutionContext::builder()
+                .database(&table.database)
+                .build(),
+        );
     if let Some(location) = &table.output_location {
         start = start.result_configuration(
             ResultConfiguration::builder()
@@ -296,8 +300,9 @@ pub fn record(cells: &[Option<&str>]) -> Result<Value, String> {
     let parsed = |i: usize| -> Result<Value, String> {
         match cell(i) {
             None => Ok(Value::Null),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| format!("`{}` is not JSON: {e}", COLUMNS[i])),
+            Some(s) => {
+                serde_json::from_str(s).map_err(|e| format!("`{}` is not JSON: {e}", COLUMNS[i]))
+            }
         }
     };
     let mut identity = serde_json::Map::new();
@@ -384,16 +389,32 @@ mod tests {
             None,
             Some(r#"{"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}"#),
             None,
-            Some("arn:aws:kms:eu-west-1:111111111111:key/k arn:aws:kms:eu-west-1:111111111111:alias/a"),
+            Some(
+                "arn:aws:kms:eu-west-1:111111111111:key/k arn:aws:kms:eu-west-1:111111111111:alias/a",
+            ),
         ];
         let record = record(&cells).unwrap();
         assert_eq!(record["userIdentity"]["accountId"], "999999999999");
-        assert_eq!(record["resources"][1]["ARN"], "arn:aws:kms:eu-west-1:111111111111:alias/a");
-        assert_eq!(record["requestParameters"]["encryptionAlgorithm"], "SYMMETRIC_DEFAULT");
+        assert_eq!(
+            record["resources"][1]["ARN"],
+            "arn:aws:kms:eu-west-1:111111111111:alias/a"
+        );
+        assert_eq!(
+            record["requestParameters"]["encryptionAlgorithm"],
+            "SYMMETRIC_DEFAULT"
+        );
         assert!(record.get("errorCode").is_none());
         let mut bad = cells;
         bad[13] = Some("{not json");
-        assert!(super::record(&bad).unwrap_err().contains("`requestparameters` is not JSON"));
-        assert!(super::record(&cells[..3]).unwrap_err().contains("3 columns"));
+        assert!(
+            super::record(&bad)
+                .unwrap_err()
+                .contains("`requestparameters` is not JSON")
+        );
+        assert!(
+            super::record(&cells[..3])
+                .unwrap_err()
+                .contains("3 columns")
+        );
     }
 }

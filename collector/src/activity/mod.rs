@@ -246,7 +246,10 @@ pub fn gaps(activity: &Activity) -> Vec<(Option<AccountId>, String)> {
             .iter()
             .flat_map(|(id, reads)| match reads {
                 AccountReads::Failed { error } => {
-                    vec![(Some(id.clone()), format!("activity of `{id}`: {}", line(error)))]
+                    vec![(
+                        Some(id.clone()),
+                        format!("activity of `{id}`: {}", line(error)),
+                    )]
                 }
                 AccountReads::Listed { regions } => regions
                     .iter()

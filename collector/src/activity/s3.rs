@@ -94,7 +94,14 @@ async fn read_account(
             })
             .filter(|r| !r.is_empty())
             .collect::<Vec<_>>(),
-        Err(error) => return (AccountReads::Failed { error: error.into() }, Vec::new()),
+        Err(error) => {
+            return (
+                AccountReads::Failed {
+                    error: error.into(),
+                },
+                Vec::new(),
+            );
+        }
     };
     let parts: Vec<(String, String)> = regions
         .iter()
@@ -243,7 +250,11 @@ async fn read_object(
         )
     })?;
     let bytes = body.into_bytes();
-    let (filter, account, name) = (Arc::clone(filter), account.clone(), format!("s3://{bucket}/{key}"));
+    let (filter, account, name) = (
+        Arc::clone(filter),
+        account.clone(),
+        format!("s3://{bucket}/{key}"),
+    );
     tokio::task::spawn_blocking(move || parse(&bytes, &filter, &account, &name))
         .await
         .unwrap_or_else(|e| {
