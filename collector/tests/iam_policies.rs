@@ -96,6 +96,21 @@ fn activity_reader_policies_are_exactly_what_collect_calls_on_the_trail() {
         actions_of("activity_reader_s3.json", &s3, false),
         declared(actions::ACTIVITY_READER_S3)
     );
+    // Listing is confined to the trail's logs, reading to its log files.
+    let list = s3["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["s3:ListBucket"]))
+        .unwrap();
+    assert_eq!(
+        list["Condition"],
+        serde_json::json!({"StringLike": {"s3:prefix": ["${trail_key_prefix}AWSLogs/*"]}})
+    );
+    assert!(
+        s3.to_string()
+            .contains("${trail_bucket}/${trail_key_prefix}AWSLogs/*")
+    );
     // Athena: what collect calls, and what Athena does with the reader's permissions.
     let athena = policy_file("activity_reader_athena.json");
     let mut wanted = declared(actions::ACTIVITY_READER_ATHENA);

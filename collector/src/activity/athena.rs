@@ -13,6 +13,7 @@
 //! projection table, `YYYY/MM/DD`), the query reads the window's partitions only: Athena
 //! bills by the data it scans.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use headroom_schemas::activity::catalog::{Principals, SELECTORS, Selector};
@@ -73,16 +74,18 @@ pub fn query_text(table: &AthenaConfig, first_day: &str, last_day: &str) -> Stri
            responseelements,\n  \
            array_join(transform(resources, r -> r.arn), ' ') AS resource_arns\n",
     );
-    sql.push_str(&format!(
-        "FROM \"{}\".\"{}\"\nWHERE substr(eventtime, 1, 10) BETWEEN '{first_day}' AND '{last_day}'\n",
+    let _ = writeln!(
+        sql,
+        "FROM \"{}\".\"{}\"\nWHERE substr(eventtime, 1, 10) BETWEEN '{first_day}' AND '{last_day}'",
         table.database, table.table
-    ));
+    );
     if let Some(column) = &table.date_partition {
-        sql.push_str(&format!(
-            "  AND \"{column}\" BETWEEN '{}' AND '{}'\n",
+        let _ = writeln!(
+            sql,
+            "  AND \"{column}\" BETWEEN '{}' AND '{}'",
             first_day.replace('-', "/"),
             last_day.replace('-', "/")
-        ));
+        );
     }
     let outside = "useridentity.type IS DISTINCT FROM 'AWSService' AND useridentity.accountid IS DISTINCT FROM recipientaccountid";
     let mut clauses: Vec<String> = Vec::new();
@@ -126,7 +129,7 @@ pub fn query_text(table: &AthenaConfig, first_day: &str, last_day: &str) -> Stri
             names.join("|")
         );
         if from_outside {
-            clause.push_str(&format!(" AND {outside}"));
+            let _ = write!(clause, " AND {outside}");
         }
         clause.push(')');
         clauses.push(clause);
@@ -171,7 +174,18 @@ async fn run(
     query: &str,
     filter: &Filter,
 ) -> Result<(u64, Vec<Event>), ApiError> {
-    use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
+    let id = start(client, table, query).await?;
+    wait(client, &id).await?;
+    rows(client, &id, filter).await
+}
+
+/// Starts the query; returns its execution ID.
+async fn start(
+    client: &aws_sdk_athena::Client,
+    table: &AthenaConfig,
+    query: &str,
+) -> Result<String, ApiError> {
+    use aws_sdk_athena::types::{QueryExecutionContext, ResultConfiguration};
     let mut start = client
         .start_query_execution()
         .query_string(query)
@@ -192,25 +206,33 @@ async fn run(
         .send()
         .await
         .map_err(|e| ApiError::from_sdk(actions::ATHENA_START_QUERY_EXECUTION, &e))?;
-    let Some(id) = started.query_execution_id().map(str::to_owned) else {
-        return Err(ApiError::other(
-            actions::ATHENA_START_QUERY_EXECUTION,
-            "Athena returned no query execution ID",
-        ));
-    };
-    // Poll until the query ends: every half second at first, every 5 s at most.
+    started
+        .query_execution_id()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::other(
+                actions::ATHENA_START_QUERY_EXECUTION,
+                "Athena returned no query execution ID",
+            )
+        })
+}
+
+/// Polls until the query ends: every half second at first, every 5 s at most, for at most
+/// [`MAX_WAIT`].
+async fn wait(client: &aws_sdk_athena::Client, id: &str) -> Result<(), ApiError> {
+    use aws_sdk_athena::types::QueryExecutionState;
     let mut wait = Duration::from_millis(500);
     let mut waited = Duration::ZERO;
     loop {
         let out = client
             .get_query_execution()
-            .query_execution_id(&id)
+            .query_execution_id(id)
             .send()
             .await
             .map_err(|e| ApiError::from_sdk(actions::ATHENA_GET_QUERY_EXECUTION, &e))?;
         let status = out.query_execution().and_then(|q| q.status());
         match status.and_then(|s| s.state()) {
-            Some(QueryExecutionState::Succeeded) => break,
+            Some(QueryExecutionState::Succeeded) => return Ok(()),
             Some(state @ (QueryExecutionState::Failed | QueryExecutionState::Cancelled)) => {
                 let reason = status
                     .and_then(|s| s.state_change_reason())
@@ -235,6 +257,14 @@ async fn run(
         waited += wait;
         wait = (wait * 3 / 2).min(Duration::from_secs(5));
     }
+}
+
+/// Pages the results of a finished query: (rows, events kept).
+async fn rows(
+    client: &aws_sdk_athena::Client,
+    id: &str,
+    filter: &Filter,
+) -> Result<(u64, Vec<Event>), ApiError> {
     let mut rows = 0u64;
     let mut events = Vec::new();
     let mut token: Option<String> = None;
@@ -242,7 +272,7 @@ async fn run(
     loop {
         let page = client
             .get_query_results()
-            .query_execution_id(&id)
+            .query_execution_id(id)
             .max_results(PAGE_ROWS)
             .set_next_token(token.clone())
             .send()

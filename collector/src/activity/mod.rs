@@ -16,12 +16,13 @@ pub mod athena;
 pub mod s3;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use headroom_schemas::activity::cloudtrail::{Filter, sort_events};
-use headroom_schemas::activity::config::{ActivityConfig, Layout, SourceKind};
-use headroom_schemas::activity::{AccountReads, Activity, Read, Source, Window};
+use headroom_schemas::activity::config::{ActivityConfig, AthenaConfig, Layout, SourceKind};
+use headroom_schemas::activity::{AccountReads, Activity, Event, Read, Source, Window};
 use headroom_schemas::status::CollectionError;
 use headroom_schemas::{AccountId, Organization};
 
@@ -92,90 +93,8 @@ pub async fn collect(
         Err(e) => Err(CollectionError::from(e)),
     };
     let (source, mut events) = match config.source {
-        SourceKind::S3 => {
-            let bucket = config.bucket.clone().unwrap_or_default();
-            let key_prefix = config.key_prefix.clone().unwrap_or_default();
-            let organization_id = match config.layout {
-                Layout::Organization => Some(organization.id.clone()),
-                Layout::Account => None,
-            };
-            let (reads, events) = match &session {
-                Ok(session) => {
-                    let client = s3_client(session, access.path_style, access.interceptor);
-                    let spec = s3::Spec {
-                        bucket: bucket.clone(),
-                        root: format!(
-                            "{key_prefix}AWSLogs/{}",
-                            organization_id
-                                .as_ref()
-                                .map(|o| format!("{o}/"))
-                                .unwrap_or_default()
-                        ),
-                        objects_in_flight: plan.objects_in_flight.max(1),
-                    };
-                    s3::read(&client, &spec, &accounts, &plan.days, &filter).await
-                }
-                Err(error) => (
-                    accounts
-                        .iter()
-                        .map(|id| {
-                            (
-                                id.clone(),
-                                AccountReads::Failed {
-                                    error: error.clone(),
-                                },
-                            )
-                        })
-                        .collect(),
-                    Vec::new(),
-                ),
-            };
-            (
-                Source::S3 {
-                    bucket,
-                    key_prefix,
-                    organization_id,
-                    accounts: reads,
-                },
-                events,
-            )
-        }
-        SourceKind::Athena => {
-            let table = config.athena.clone().unwrap_or_else(|| {
-                headroom_schemas::activity::config::AthenaConfig {
-                    workgroup: "primary".into(),
-                    database: String::new(),
-                    table: String::new(),
-                    output_location: None,
-                    date_partition: None,
-                }
-            });
-            let (query, events) = match &session {
-                Ok(session) => {
-                    let mut builder = aws_sdk_athena::config::Builder::from(session);
-                    if let Some(i) = access.interceptor {
-                        builder = builder.interceptor(i.clone());
-                    }
-                    let client = aws_sdk_athena::Client::from_conf(builder.build());
-                    athena::read(&client, &table, &plan.days, &filter).await
-                }
-                Err(error) => (
-                    Read::Failed {
-                        error: error.clone(),
-                    },
-                    Vec::new(),
-                ),
-            };
-            (
-                Source::Athena {
-                    workgroup: table.workgroup,
-                    database: table.database,
-                    table: table.table,
-                    query,
-                },
-                events,
-            )
-        }
+        SourceKind::S3 => from_s3(access, plan, organization, &accounts, &filter, &session).await,
+        SourceKind::Athena => from_athena(access, plan, &filter, &session).await,
     };
     sort_events(&mut events);
     Activity {
@@ -184,6 +103,107 @@ pub async fn collect(
         source,
         events,
     }
+}
+
+/// Reads the trail's log files in S3 (every account failed if the reader role could not be
+/// assumed).
+async fn from_s3(
+    access: &Access<'_>,
+    plan: &Plan,
+    organization: &Organization,
+    accounts: &[AccountId],
+    filter: &Filter,
+    session: &Result<SdkConfig, CollectionError>,
+) -> (Source, Vec<Event>) {
+    let config = &plan.config;
+    let bucket = config.bucket.clone().unwrap_or_default();
+    let key_prefix = config.key_prefix.clone().unwrap_or_default();
+    let organization_id = match config.layout {
+        Layout::Organization => Some(organization.id.clone()),
+        Layout::Account => None,
+    };
+    let (reads, events) = match session {
+        Ok(session) => {
+            let client = s3_client(session, access.path_style, access.interceptor);
+            let spec = s3::Spec {
+                bucket: bucket.clone(),
+                root: format!(
+                    "{key_prefix}AWSLogs/{}",
+                    organization_id
+                        .as_ref()
+                        .map(|o| format!("{o}/"))
+                        .unwrap_or_default()
+                ),
+                objects_in_flight: plan.objects_in_flight.max(1),
+            };
+            s3::read(&client, &spec, accounts, &plan.days, filter).await
+        }
+        Err(error) => (
+            accounts
+                .iter()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        AccountReads::Failed {
+                            error: error.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            Vec::new(),
+        ),
+    };
+    (
+        Source::S3 {
+            bucket,
+            key_prefix,
+            organization_id,
+            accounts: reads,
+        },
+        events,
+    )
+}
+
+/// Runs the Athena query (failed if the reader role could not be assumed).
+async fn from_athena(
+    access: &Access<'_>,
+    plan: &Plan,
+    filter: &Filter,
+    session: &Result<SdkConfig, CollectionError>,
+) -> (Source, Vec<Event>) {
+    // `ActivityConfig::problem` refused a configuration without a table before any call.
+    let table = plan.config.athena.clone().unwrap_or_else(|| AthenaConfig {
+        workgroup: "primary".into(),
+        database: String::new(),
+        table: String::new(),
+        output_location: None,
+        date_partition: None,
+    });
+    let (query, events) = match session {
+        Ok(session) => {
+            let mut builder = aws_sdk_athena::config::Builder::from(session);
+            if let Some(i) = access.interceptor {
+                builder = builder.interceptor(i.clone());
+            }
+            let client = aws_sdk_athena::Client::from_conf(builder.build());
+            athena::read(&client, &table, &plan.days, filter).await
+        }
+        Err(error) => (
+            Read::Failed {
+                error: error.clone(),
+            },
+            Vec::new(),
+        ),
+    };
+    (
+        Source::Athena {
+            workgroup: table.workgroup,
+            database: table.database,
+            table: table.table,
+            query,
+        },
+        events,
+    )
 }
 
 /// The session the trail is read with: the activity reader role if configured, assumed from
@@ -232,9 +252,9 @@ pub fn gaps(activity: &Activity) -> Vec<(Option<AccountId>, String)> {
     let line = |e: &CollectionError| {
         let mut s = format!("{} failed", e.operation);
         if let Some(code) = &e.code {
-            s.push_str(&format!(" with {code}"));
+            let _ = write!(s, " with {code}");
         }
-        s.push_str(&format!(": {}", e.message));
+        let _ = write!(s, ": {}", e.message);
         s
     };
     match &activity.source {

@@ -5,21 +5,21 @@
 //! Keys follow CloudTrail's layout,
 //! `<prefix>AWSLogs/<org id>/<account>/CloudTrail/<region>/YYYY/MM/DD/<file>.json.gz`, so the
 //! listing touches only the window's days (a bucket holding years of logs costs no more than
-//! the days read). Downloads and parses in flight are bounded by `objects_in_flight` (memory);
-//! the HTTP requests themselves by the request budget every client shares. Decompression and
-//! parsing run on tokio's blocking threads, beside the downloads.
+//! the days read). Memory is bounded whatever the window: downloads and parses in flight by
+//! `objects_in_flight`, listings held by [`ACCOUNTS_IN_FLIGHT`] x [`DAYS_IN_FLIGHT`]; the HTTP
+//! requests themselves by the request budget every client shares. Decompression and parsing
+//! run on tokio's blocking threads, beside the downloads.
 //!
 //! A day is complete when every object under its prefix was listed, fetched, decompressed and
 //! read; otherwise it is failed, with the first error in key order (the events of the objects
 //! that were read are kept: they happened).
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use headroom_schemas::AccountId;
-use headroom_schemas::activity::cloudtrail::{Filter, read_log_file};
+use headroom_schemas::activity::cloudtrail::{Filter, read_gzip_log_file};
 use headroom_schemas::activity::{AccountReads, Event, Read};
 use headroom_schemas::status::CollectionError;
 use tokio::sync::Semaphore;
@@ -27,12 +27,17 @@ use tokio::sync::Semaphore;
 use crate::actions;
 use crate::error::ApiError;
 
-/// The largest log file accepted, decompressed. CloudTrail delivers a file about every five
-/// minutes per account and region; even the busiest hold a few hundred MB at most.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
-
-/// Accounts read at once (each lists its regions, then its days, concurrently).
+/// Accounts read at once.
 const ACCOUNTS_IN_FLIGHT: usize = 64;
+
+/// (region, day) parts of one account read at once. A part holds its listing (one key per
+/// log file) until its files are read; with [`ACCOUNTS_IN_FLIGHT`] this bounds the keys held
+/// to 512 days' worth, however long the window, while keeping far more downloads queued than
+/// `objects_in_flight` lets run.
+const DAYS_IN_FLIGHT: usize = 8;
+
+/// What reading one log file gave: (records, events kept), or why it could not be read.
+type Parsed = Result<(u64, Vec<Event>), ApiError>;
 
 /// Where the logs are.
 #[derive(Debug, Clone)]
@@ -107,7 +112,6 @@ async fn read_account(
         .iter()
         .flat_map(|region| days.iter().map(move |day| (region.clone(), day.clone())))
         .collect();
-    let all = parts.len().max(1);
     let prefix = &prefix;
     let read: Vec<(String, String, Read, Vec<Event>)> = stream::iter(parts)
         .map(|(region, day)| async move {
@@ -116,7 +120,7 @@ async fn read_account(
                 read_day(client, spec, &day_prefix, account, filter, objects).await;
             (region, day, status, events)
         })
-        .buffer_unordered(all)
+        .buffer_unordered(DAYS_IN_FLIGHT)
         .collect()
         .await;
     let mut regions: BTreeMap<String, BTreeMap<String, Read>> = BTreeMap::new();
@@ -143,7 +147,7 @@ async fn read_day(
     };
     let keys: Vec<String> = keys.into_iter().filter(|k| !k.ends_with('/')).collect();
     let count = keys.len();
-    let results: Vec<(String, Result<(u64, Vec<Event>), ApiError>)> = stream::iter(keys)
+    let results: Vec<(String, Parsed)> = stream::iter(keys)
         .map(|key| async move {
             let result = read_object(client, &spec.bucket, &key, account, filter, objects).await;
             (key, result)
@@ -272,22 +276,8 @@ pub fn parse(
     account: &AccountId,
     name: &str,
 ) -> Result<(u64, Vec<Event>), ApiError> {
-    let mut json = Vec::with_capacity(compressed.len().saturating_mul(8));
-    let read = flate2::read::MultiGzDecoder::new(compressed)
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut json);
-    let bad = |message: String| ApiError::other(actions::S3_GET_OBJECT, message);
-    match read {
-        Err(e) => return Err(bad(format!("`{name}` is not a gzip file: {e}"))),
-        Ok(n) if n as u64 > MAX_FILE_BYTES => {
-            return Err(bad(format!(
-                "`{name}` holds more than {MAX_FILE_BYTES} bytes once decompressed"
-            )));
-        }
-        Ok(_) => {}
-    }
     let mut events = Vec::new();
-    let stats = read_log_file(&json, filter, Some(account), &mut events)
-        .map_err(|e| bad(format!("`{name}`: {e}")))?;
+    let stats = read_gzip_log_file(compressed, filter, Some(account), &mut events)
+        .map_err(|e| ApiError::other(actions::S3_GET_OBJECT, format!("`{name}`: {e}")))?;
     Ok((stats.records, events))
 }
