@@ -127,11 +127,7 @@ type Work<'a> = dyn Fn(&[u8]) -> anyhow::Result<(u64, u64)> + Sync + 'a;
 
 /// Runs `work` over every file on `threads` threads, files handed out one at a time; returns
 /// the wall time and the sums of what `work` returned.
-fn timed(
-    files: &[Vec<u8>],
-    threads: usize,
-    work: &Work<'_>,
-) -> anyhow::Result<(f64, u64, u64)> {
+fn timed(files: &[Vec<u8>], threads: usize, work: &Work<'_>) -> anyhow::Result<(f64, u64, u64)> {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let results: Vec<anyhow::Result<(u64, u64)>> = std::thread::scope(|scope| {
@@ -225,7 +221,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     ensure!(threads >= 1, "--threads must be at least 1");
     let dir = target_dir()
         .join("bench")
-        .join(format!("activity-{}-{}mib", args.seed, args.mib));
+        .join(format!("activity-v2-{}-{}mib", args.seed, args.mib));
     generate(&dir, args)?;
     let paths = log_files(&dir)?;
     ensure!(!paths.is_empty(), "no log files under {}", dir.display());

@@ -494,6 +494,30 @@ mod tests {
         assert_eq!(out[2].principal.ec2_role_delivery.as_deref(), Some("1.0"));
     }
 
+    /// Fields in any order (the selection keys after the bulk), escapes in the values read.
+    #[test]
+    fn records_in_any_key_order_and_with_escapes_read_the_same() {
+        let text = r#"{"Records": [
+            {"requestParameters": {"userName": "a\"b", "path": "/"}, "responseElements": null,
+             "eventTime": "2026-01-01T00:00:00Z", "eventID": "x1", "awsRegion": "us-east-1",
+             "recipientAccountId": "111111111111",
+             "eventSource": "iam.amazonaws.com", "eventName": "Create\u0055ser",
+             "userIdentity": {"type": "IAMUser", "accountId": "111111111111",
+                              "arn": "arn:aws:iam::111111111111:user/a\/b"}},
+            {"eventSource": "iam.amazonaws.com", "eventName": "ListUsers",
+             "userIdentity": {"type": "IAMUser", "accountId": "111111111111"},
+             "eventTime": "2026-01-01T00:00:01Z", "requestParameters": {"not": "kept"}}
+        ]}"#;
+        let mut out = Vec::new();
+        let stats = read_log_file(text.as_bytes(), &member_filter(), None, &mut out).unwrap();
+        assert_eq!((stats.records, stats.events), (2, 1));
+        assert_eq!(out[0].name, "CreateUser");
+        assert_eq!(
+            out[0].principal.arn.as_deref(),
+            Some("arn:aws:iam::111111111111:user/a/b")
+        );
+    }
+
     #[test]
     fn bad_files_fail_whole() {
         let mut out = Vec::new();

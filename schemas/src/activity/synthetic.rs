@@ -321,11 +321,69 @@ impl Launch {
     }
 }
 
-/// A CloudTrail log file's text holding `records`.
+/// The order CloudTrail writes a record's fields in (AWS's log-file examples); fields not
+/// listed follow, sorted.
+pub const FIELD_ORDER: [&str; 22] = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "eventCategory",
+    "tlsDetails",
+];
+
+/// A CloudTrail log file's text holding `records`, each record's fields in CloudTrail's order
+/// ([`FIELD_ORDER`]), as real log files have them, whatever order the `Value` keeps (sorted,
+/// unless `serde_json`'s `preserve_order` is on).
 pub fn log_file(records: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Serializing `Value`s cannot fail.
-    let _ = serde_json::to_writer(&mut out, &json!({ "Records": records }));
+    let mut out = b"{\"Records\":[".to_vec();
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let Some(fields) = record.as_object() else {
+            // Serializing `Value`s cannot fail.
+            let _ = serde_json::to_writer(&mut out, record);
+            continue;
+        };
+        let mut keys: Vec<&String> = fields.keys().collect();
+        keys.sort_by_key(|k| {
+            (
+                FIELD_ORDER
+                    .iter()
+                    .position(|f| f == k)
+                    .unwrap_or(FIELD_ORDER.len()),
+                k.as_str(),
+            )
+        });
+        out.push(b'{');
+        for (j, key) in keys.into_iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, key);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut out, &fields[key]);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
     out
 }
 
