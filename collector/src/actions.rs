@@ -144,3 +144,46 @@ pub const ACCOUNT_READER: &[&str] = &[
 /// `sts:GetCallerIdentity` needs no permission. `test_environment/policies/collector.json`
 /// grants exactly these, each on its resources only.
 pub const CALLER: &[&str] = &[SSM_GET_PARAMETERS_BY_PATH, STS_ASSUME_ROLE];
+
+/// `s3:ListBucket` (the `ListObjectsV2` call), on the organization trail's bucket.
+pub const S3_LIST_BUCKET: &str = "s3:ListBucket";
+/// `s3:GetObject`, on the trail's log files.
+pub const S3_GET_OBJECT: &str = "s3:GetObject";
+/// `kms:Decrypt`, which S3 asks for on the reader's behalf when the trail's log files are
+/// encrypted with a KMS key (SSE-KMS, as AWS Control Tower's trail is); a refusal is recorded
+/// under this action.
+pub const KMS_DECRYPT: &str = "kms:Decrypt";
+/// `athena:StartQueryExecution`.
+pub const ATHENA_START_QUERY_EXECUTION: &str = "athena:StartQueryExecution";
+/// `athena:GetQueryExecution`.
+pub const ATHENA_GET_QUERY_EXECUTION: &str = "athena:GetQueryExecution";
+/// `athena:GetQueryResults`.
+pub const ATHENA_GET_QUERY_RESULTS: &str = "athena:GetQueryResults";
+
+/// What the activity reader needs to read the trail's log files (`activity.source: s3`),
+/// sorted. `test_environment/policies/activity_reader_s3.json` grants exactly these, on the
+/// trail's bucket, its log files and its key.
+pub const ACTIVITY_READER_S3: &[&str] = &[KMS_DECRYPT, S3_GET_OBJECT, S3_LIST_BUCKET];
+
+/// What the activity reader calls to query the trail through Athena (`activity.source:
+/// athena`), sorted.
+pub const ACTIVITY_READER_ATHENA: &[&str] = &[
+    ATHENA_GET_QUERY_EXECUTION,
+    ATHENA_GET_QUERY_RESULTS,
+    ATHENA_START_QUERY_EXECUTION,
+];
+
+/// What Athena does with the reader's permissions to run the query, sorted: read the table's
+/// definition in Glue and the trail's log files, and write the results to the output
+/// location. `collect` calls none of these itself; `activity_reader_athena.json` grants
+/// them beside [`ACTIVITY_READER_ATHENA`].
+pub const ATHENA_ON_BEHALF: &[&str] = &[
+    "glue:GetDatabase",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "kms:Decrypt",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:PutObject",
+];

@@ -96,6 +96,11 @@ pub struct Args {
     /// are recorded in the snapshot either way).
     #[arg(long)]
     pub allow_partial: bool,
+    /// Also read the organization's CloudTrail activity of the last N days (1 to 365, ending
+    /// today, UTC) from the source the config's `activity` section names (overrides
+    /// `activity.days`) [default: off].
+    #[arg(long, value_name = "N")]
+    pub activity_days: Option<u32>,
     /// Print errors only: no progress, no warnings, no summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -136,6 +141,7 @@ struct Setup {
     org_reader_role: String,
     account_reader_role: String,
     options: AssumeOptions,
+    activity: Option<crate::activity::Plan>,
 }
 
 fn account_id(value: &str, what: &str) -> Result<AccountId, InputError> {
@@ -200,6 +206,7 @@ impl Setup {
         )
         .fmt(Format::DateTime)
         .unwrap_or_default();
+        let activity = activity_plan(args, &config, &collected_at, concurrency)?;
         Ok(Self {
             plan: Plan {
                 management_account_id,
@@ -218,8 +225,39 @@ impl Setup {
                 external_id: config.external_id.clone(),
                 duration_seconds: config.session_duration.and_then(|s| i32::try_from(s).ok()),
             },
+            activity,
         })
     }
+}
+
+/// What `--activity-days` (or `activity.days`) asks to read, checked against the `activity`
+/// section before any AWS call.
+fn activity_plan(
+    args: &Args,
+    config: &Config,
+    collected_at: &str,
+    concurrency: usize,
+) -> Result<Option<crate::activity::Plan>, InputError> {
+    let days = args
+        .activity_days
+        .or(config.activity.as_ref().and_then(|a| a.days));
+    let Some(days) = days else {
+        return Ok(None);
+    };
+    let Some(activity) = &config.activity else {
+        return Err(InputError(
+            "--activity-days needs the config's `activity` section: `activity.bucket` (the organization trail's bucket), or `activity.source: athena` with `activity.athena`".into(),
+        ));
+    };
+    if let Some(problem) = activity.problem(days) {
+        return Err(InputError(problem));
+    }
+    let today = collected_at.get(..10).unwrap_or_default();
+    Ok(Some(crate::activity::Plan {
+        days: headroom_schemas::activity::days_ending(today, days),
+        config: activity.clone(),
+        objects_in_flight: concurrency.saturating_mul(2).max(8),
+    }))
 }
 
 fn is_region_name(r: &str) -> bool {
@@ -301,7 +339,26 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
     let factory = AwsClientFactory::new(sdk_config, chain, caller, Some(progress.interceptor()))
         .await
         .context("failed to enter the security analysis account")?;
-    let snapshot = engine::collect(Arc::new(factory), &setup.plan, Arc::clone(&progress)).await?;
+    let factory = Arc::new(factory);
+    let mut snapshot =
+        engine::collect(Arc::clone(&factory), &setup.plan, Arc::clone(&progress)).await?;
+    if let Some(plan) = &setup.activity {
+        let access = crate::activity::Access {
+            session: factory.session(),
+            path_style: factory.s3_path_style(),
+            interceptor: factory.interceptor(),
+        };
+        snapshot.activity = Some(
+            crate::activity::collect(
+                &access,
+                plan,
+                &snapshot.organization,
+                &setup.plan.skip_account_ids,
+                &progress,
+            )
+            .await,
+        );
+    }
 
     let path = args
         .output
@@ -312,6 +369,17 @@ async fn run_async(args: &Args, setup: Setup) -> anyhow::Result<()> {
     let groups = gap_groups(&snapshot, &|id| progress.name(id));
     for group in &groups {
         progress.event(&group.line(), &group.event());
+    }
+    if let Some(activity) = &snapshot.activity {
+        for (account, line) in crate::activity::gaps(activity) {
+            let event = serde_json::json!({
+                "event": "activity_gap",
+                "level": "warn",
+                "account": account.as_ref().map(AccountId::as_str),
+                "message": line,
+            });
+            progress.event(&format!("not read: {line}"), &event);
+        }
     }
     let (lines, event) = summary(&snapshot, &progress, started.elapsed().as_secs_f64(), &path);
     progress.finish(&lines, &event);
@@ -354,6 +422,15 @@ fn summary(
                 .join(", ")
         ));
     }
+    if let Some(activity) = &snapshot.activity {
+        lines.push(format!(
+            "activity: {} event(s) kept from {} to {}, {} part(s) not read",
+            activity.events.len(),
+            activity.window.first_day,
+            activity.window.last_day,
+            crate::activity::gaps(activity).len()
+        ));
+    }
     let mut absences = String::new();
     if not_offered > 0 {
         let _ = write!(
@@ -381,6 +458,7 @@ fn summary(
         "resources": resources,
         "calls": progress.calls(),
         "retries": progress.retries(),
+        "activity_events": snapshot.activity.as_ref().map(|a| a.events.len()),
         "seconds": seconds,
         "output": path.display().to_string(),
     });
@@ -533,11 +611,21 @@ pub fn gap_groups(snapshot: &Snapshot, name: &dyn Fn(&AccountId) -> String) -> V
     groups.into_values().collect()
 }
 
-/// The exit decision: an incomplete snapshot is an error unless `allow_partial`.
+/// The exit decision: an incomplete snapshot (an inventory gap, or a part of the activity
+/// window that could not be read) is an error unless `allow_partial`.
 pub fn check_complete(snapshot: &Snapshot, allow_partial: bool) -> anyhow::Result<()> {
     let gaps: usize = snapshot.accounts.values().map(|a| a.gaps().len()).sum();
-    if gaps == 0 || allow_partial {
+    let activity_gaps = snapshot
+        .activity
+        .as_ref()
+        .map_or(0, |a| crate::activity::gaps(a).len());
+    if (gaps == 0 && activity_gaps == 0) || allow_partial {
         return Ok(());
+    }
+    if gaps == 0 {
+        bail!(
+            "activity incomplete: {activity_gaps} part(s) of the window could not be read, listed above and recorded in the snapshot; pass --allow-partial to accept a partial snapshot"
+        );
     }
     let accounts = snapshot
         .accounts

@@ -284,8 +284,26 @@ impl AwsClientFactory {
     }
 }
 
+impl AwsClientFactory {
+    /// The security analysis session (the starting identity, or the hop into the security
+    /// analysis account): what other roles, such as the activity reader, are assumed from.
+    pub fn session(&self) -> &SdkConfig {
+        &self.session
+    }
+
+    /// Whether S3 buckets are addressed path-style (a custom endpoint, such as an emulator).
+    pub fn s3_path_style(&self) -> bool {
+        self.s3_path_style
+    }
+
+    /// The interceptor counting calls and retries for progress, if any.
+    pub fn interceptor(&self) -> Option<&SharedInterceptor> {
+        self.interceptor.as_ref()
+    }
+}
+
 /// `parent` with the credentials of `role_arn`, assumed (once, eagerly) from `parent`.
-async fn with_role(
+pub async fn with_role(
     parent: &SdkConfig,
     role_arn: String,
     session_name: &'static str,

@@ -15,6 +15,7 @@
 )]
 
 pub mod actions;
+pub mod activity;
 pub mod availability;
 pub mod budget;
 pub mod cli;

@@ -85,7 +85,66 @@ fn collector_policy_is_exactly_what_the_caller_calls_on_named_resources() {
     );
     let text = doc.to_string();
     assert!(text.contains("role/Headroom\"") && text.contains("role/OrgAndAccountInfoReader\""));
+    assert!(text.contains("role/HeadroomActivityReader\""));
     assert!(text.contains("parameter/aws/service/global-infrastructure/services/*"));
+}
+
+#[test]
+fn activity_reader_policies_are_exactly_what_collect_calls_on_the_trail() {
+    let s3 = policy_file("activity_reader_s3.json");
+    assert_eq!(
+        actions_of("activity_reader_s3.json", &s3, false),
+        declared(actions::ACTIVITY_READER_S3)
+    );
+    // Listing is confined to the trail's logs, reading to its log files.
+    let list = s3["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["s3:ListBucket"]))
+        .unwrap();
+    assert_eq!(
+        list["Condition"],
+        serde_json::json!({"StringLike": {"s3:prefix": ["${trail_key_prefix}AWSLogs/*"]}})
+    );
+    assert!(
+        s3.to_string()
+            .contains("${trail_bucket}/${trail_key_prefix}AWSLogs/*")
+    );
+    // Athena: what collect calls, and what Athena does with the reader's permissions.
+    let athena = policy_file("activity_reader_athena.json");
+    let mut wanted = declared(actions::ACTIVITY_READER_ATHENA);
+    wanted.extend(declared(actions::ATHENA_ON_BEHALF));
+    assert_eq!(
+        actions_of("activity_reader_athena.json", &athena, false),
+        wanted
+    );
+    // Reading is confined to the trail's log files, writing to the results location.
+    let text = athena.to_string();
+    assert!(text.contains("${trail_bucket}/${trail_key_prefix}AWSLogs/*"));
+    for statement in athena["Statement"].as_array().unwrap() {
+        if statement["Action"].to_string().contains("s3:PutObject") {
+            assert_eq!(
+                statement["Resource"],
+                serde_json::json!(["arn:${partition}:s3:::${results_bucket}/${results_prefix}*"])
+            );
+        }
+    }
+}
+
+#[test]
+fn the_activity_reader_module_uses_the_policy_files() {
+    let tf = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../test_environment/modules/activity_reader_role/main.tf"),
+    )
+    .unwrap();
+    for file in ["activity_reader_s3.json", "activity_reader_athena.json"] {
+        assert!(tf.contains(file), "the module must use {file}");
+    }
+    assert!(tf.contains("templatefile("));
+    assert_eq!(tf.matches("resource \"aws_iam_role_policy\"").count(), 1);
+    assert!(!tf.contains("managed_policy_arns") && !tf.contains("aws_iam_role_policy_attachment"));
 }
 
 /// The member-role template (`headroom_role.yaml`) grants the account reader exactly `account_reader.json`, and trusts
@@ -145,7 +204,7 @@ fn the_role_modules_use_the_policy_files() {
 fn every_declared_action_is_used_by_a_call_site() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut code = String::new();
-    for dir in [src.clone(), src.join("services")] {
+    for dir in [src.clone(), src.join("services"), src.join("activity")] {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("actions.rs") {

@@ -1639,3 +1639,689 @@ fn check_analysis(snap: &Snapshot, seeded: &Seeded, config: &Path) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Activity: the organization trail's log files in moto's S3, and moto's Athena
+// ---------------------------------------------------------------------------------------
+//
+// What moto cannot model here: it never denies (an unreadable day is a corrupt log file
+// instead of a refused `GetObject`; refusals are recorded the same way, through the same
+// code), and its Athena runs no SQL: it answers `GetQueryResults` with rows registered
+// through `/moto-api/static/athena/query-results`, in one page. The query's text is pinned
+// by the snapshot test in `src/activity/athena.rs`.
+
+const TRAIL_BUCKET: &str = "org-trail-logs";
+const READER_ROLE: &str = "HeadroomActivityReader";
+/// An account outside the organization that no seeded policy names.
+const STRANGER: &str = "888888888888";
+
+/// The calls seeded into the trail, and where.
+struct Trail {
+    /// The log-archive account (holds the bucket and the reader role).
+    archive: String,
+    /// The days of a three-day window ending today.
+    days: Vec<String>,
+    /// (account, event name, principal account) of every event a selector keeps.
+    kept: Vec<(String, String, Option<String>)>,
+    /// Records in the day's readable files, per (account, region).
+    records: BTreeMap<(String, String), u64>,
+    /// Every record of the window, for the Athena rows.
+    window_records: Vec<serde_json::Value>,
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The calls of one account and region on one day: background noise the catalog drops, and
+/// per account the calls a planned guardrail would deny.
+fn trail_calls(
+    seeded: &Seeded,
+    name: &str,
+    region: &str,
+    day: &str,
+) -> Vec<headroom_schemas::activity::synthetic::Call> {
+    use headroom_schemas::activity::synthetic::{Call, Identity, Launch};
+    let id = seeded.accounts[name].as_str();
+    let role = |role: &str| Identity::Role {
+        account: id.to_owned(),
+        role: role.to_owned(),
+        session: "ci".to_owned(),
+    };
+    let at = |hhmm: &str| format!("{day}T{hhmm}:00Z");
+    let mut calls = vec![
+        Call::new(
+            &at("01:00"),
+            id,
+            region,
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            role("app-runtime"),
+        ),
+        Call::new(
+            &at("01:05"),
+            id,
+            region,
+            "s3.amazonaws.com",
+            "ListBuckets",
+            role("app-runtime"),
+        ),
+        Call::new(
+            &at("01:10"),
+            id,
+            region,
+            "kms.amazonaws.com",
+            "Decrypt",
+            Identity::Service {
+                service: "cloudtrail.amazonaws.com".into(),
+            },
+        ),
+    ];
+    // A role session from another member account: inside the organization, never kept.
+    let mut inside = Call::new(
+        &at("01:15"),
+        id,
+        region,
+        "sts.amazonaws.com",
+        "AssumeRole",
+        Identity::OtherAccount {
+            account: seeded.accounts["security-tooling"].clone(),
+        },
+    );
+    inside.resources = vec![(
+        format!("arn:aws:iam::{id}:role/Headroom"),
+        "AWS::IAM::Role".into(),
+    )];
+    calls.push(inside);
+    match (name, region) {
+        // `deny_iam_user_creation` is clean in every account's inventory: this user was
+        // created (and deleted) within the window.
+        ("critical-db", "us-east-1") => {
+            let mut create = Call::new(
+                &at("10:00"),
+                id,
+                "us-east-1",
+                "iam.amazonaws.com",
+                "CreateUser",
+                role("platform-ci"),
+            );
+            create.request = serde_json::json!({"userName": "temp-bot", "path": "/"});
+            create.response = serde_json::json!({"user": {"userName": "temp-bot", "path": "/", "arn": format!("arn:aws:iam::{id}:user/temp-bot")}});
+            calls.push(create);
+            // An account outside the organization that no resource policy names (so no
+            // allowlist holds it) assumed a role: `deny_sts_third_party_assumerole` would deny it.
+            let mut assume = Call::new(
+                &at("11:00"),
+                id,
+                "us-east-1",
+                "sts.amazonaws.com",
+                "AssumeRole",
+                Identity::OtherAccount {
+                    account: STRANGER.into(),
+                },
+            );
+            assume.resources = vec![(
+                format!("arn:aws:iam::{id}:role/partner-audit"),
+                "AWS::IAM::Role".into(),
+            )];
+            calls.push(assume);
+        }
+        ("dev-sandbox", "eu-west-1") => {
+            let (request, response) = Launch {
+                image_id: Some("ami-0123456789abcdef0".into()),
+                http_tokens: Some("optional".into()),
+                instance_id: "i-0aaaaaaaaaaaaaaa1".into(),
+                ..Launch::default()
+            }
+            .parts(id);
+            let mut launch = Call::new(
+                &at("12:00"),
+                id,
+                "eu-west-1",
+                "ec2.amazonaws.com",
+                "RunInstances",
+                role("platform-ci"),
+            );
+            launch.request = request;
+            launch.response = response;
+            calls.push(launch);
+        }
+        _ => {}
+    }
+    calls
+}
+
+/// Creates the trail's bucket and the reader role in the log-archive account and writes the
+/// organization trail's log files: one per account and region on the middle day of the
+/// window, a corrupt one for dev-sandbox in eu-west-1 that day, and one before the window
+/// that must never be read.
+async fn seed_trail(url: &str, seeded: &Seeded) -> Trail {
+    use headroom_schemas::activity::synthetic::{Call, Identity, log_file, log_key};
+    use rand::SeedableRng as _;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    let today = headroom_schemas::activity::day_of(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap(),
+    );
+    let days = headroom_schemas::activity::days_ending(&today, 3);
+    let before = headroom_schemas::activity::days_ending(&today, 10)[0].clone();
+    let archive = seeded.accounts["security-tooling"].clone();
+    let mgmt = sdk_config(
+        url,
+        Credentials::new("testing", "testing", None, None, "test"),
+    )
+    .await;
+    let config = member_config(url, &mgmt, &archive).await;
+
+    // The reader role, with the least-privilege policy of `test_environment/`.
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.create_role()
+        .role_name(READER_ROLE)
+        .assume_role_policy_document(trust(&format!("arn:aws:iam::{archive}:root")))
+        .send()
+        .await
+        .unwrap();
+    let policy = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../test_environment/policies/activity_reader_s3.json"),
+    )
+    .unwrap()
+    .replace("${partition}", "aws")
+    .replace("${trail_bucket}", TRAIL_BUCKET)
+    .replace("${trail_key_prefix}", "")
+    .replace(
+        "${trail_kms_key_arn}",
+        &format!("arn:aws:kms:us-east-1:{archive}:key/00000000-0000-4000-8000-000000000016"),
+    );
+    iam.put_role_policy()
+        .role_name(READER_ROLE)
+        .policy_name("HeadroomReadTrail")
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(TRAIL_BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let put = async |key: String, body: Vec<u8>| {
+        s3.put_object()
+            .bucket(TRAIL_BUCKET)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    };
+    let mut trail = Trail {
+        archive: archive.clone(),
+        days: days.clone(),
+        kept: Vec::new(),
+        records: BTreeMap::new(),
+        window_records: Vec::new(),
+    };
+    let day = &days[1];
+    for name in COLLECTED {
+        let id = seeded.accounts[name].clone();
+        for region in REGIONS {
+            let records: Vec<serde_json::Value> = trail_calls(seeded, name, region, day)
+                .iter()
+                .map(|c| c.record(&mut rng))
+                .collect();
+            for r in &records {
+                let kept = match r["eventName"].as_str().unwrap() {
+                    "CreateUser" | "RunInstances" => true,
+                    "AssumeRole" => r["userIdentity"]["accountId"] == STRANGER,
+                    _ => false,
+                };
+                if kept {
+                    trail.kept.push((
+                        id.clone(),
+                        r["eventName"].as_str().unwrap().to_owned(),
+                        r["userIdentity"]["accountId"].as_str().map(str::to_owned),
+                    ));
+                }
+            }
+            trail
+                .records
+                .insert((id.clone(), region.to_owned()), records.len() as u64);
+            trail.window_records.extend(records.iter().cloned());
+            let key = log_key(
+                "",
+                Some(&seeded.org_id),
+                &id,
+                region,
+                day,
+                "1205",
+                "a1b2c3d4e5f60718",
+            );
+            put(key, gzip(&log_file(&records))).await;
+        }
+    }
+    // An unreadable file: the whole day of that account and region is a gap.
+    let sandbox = &seeded.accounts["dev-sandbox"];
+    let key = log_key(
+        "",
+        Some(&seeded.org_id),
+        sandbox,
+        "eu-west-1",
+        day,
+        "2355",
+        "ffffffffffffffff",
+    );
+    put(key, b"{\"Records\": [ this is not gzip".to_vec()).await;
+    // Before the window: never listed, never read.
+    let critical = &seeded.accounts["critical-db"];
+    let mut old = Call::new(
+        &format!("{before}T09:00:00Z"),
+        critical,
+        "us-east-1",
+        "iam.amazonaws.com",
+        "CreateUser",
+        Identity::User {
+            account: critical.clone(),
+            name: "old-admin".into(),
+        },
+    );
+    old.request = serde_json::json!({"userName": "old-bot", "path": "/"});
+    let key = log_key(
+        "",
+        Some(&seeded.org_id),
+        critical,
+        "us-east-1",
+        &before,
+        "0905",
+        "0000000000000000",
+    );
+    put(key, gzip(&log_file(&[old.record(&mut rng)]))).await;
+    trail.kept.sort();
+    // CreateUser and the stranger's AssumeRole in critical-db, the IMDSv1 launch in
+    // dev-sandbox.
+    assert_eq!(trail.kept.len(), 3, "{:?}", trail.kept);
+    trail
+}
+
+/// Runs `analyze` (the library behind the binary, in process) on `snapshot` with `config`,
+/// writing everything under `out`; asserts it succeeded and returns the output directory.
+fn analyze_into_dir(snapshot: &Path, config: &Path, out: &Path) -> std::path::PathBuf {
+    let args = headroom_analyzer::cli::Args {
+        snapshot: Some(snapshot.to_owned()),
+        config: Some(config.to_owned()),
+        out: out.to_owned(),
+        results_dir: None,
+        scps_dir: None,
+        rcps_dir: None,
+        exclude_account_ids: false,
+        threads: None,
+    };
+    if let Err(failure) = headroom_analyzer::cli::run(&args) {
+        panic!("analyze failed: {:#}", failure.error());
+    }
+    assert!(
+        out.join("summary.json").is_file(),
+        "analyze wrote no summary.json"
+    );
+    out.to_owned()
+}
+
+fn kept_events(snapshot: &Snapshot) -> Vec<(String, String, Option<String>)> {
+    let mut kept: Vec<_> = snapshot
+        .activity
+        .as_ref()
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.account.to_string(),
+                e.name.clone(),
+                e.principal.account.clone(),
+            )
+        })
+        .collect();
+    kept.sort();
+    kept
+}
+
+/// Registers rows with moto's Athena for the next query of `account` (moto runs no SQL).
+fn register_athena_rows(moto: &Moto, account: &str, records: &[serde_json::Value]) {
+    use headroom_collector::activity::athena::COLUMNS;
+    use std::io::{Read as _, Write as _};
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => serde_json::json!({}),
+        serde_json::Value::String(s) => serde_json::json!({ "VarCharValue": s }),
+        other => serde_json::json!({ "VarCharValue": other.to_string() }),
+    };
+    let header = serde_json::json!({ "Data": COLUMNS.iter().map(|c| serde_json::json!({ "VarCharValue": c })).collect::<Vec<_>>() });
+    let mut rows = vec![header];
+    for r in records {
+        let identity = &r["userIdentity"];
+        let arns: Vec<&str> = r["resources"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["ARN"].as_str()).collect())
+            .unwrap_or_default();
+        let cells = [
+            &r["eventTime"],
+            &r["eventID"],
+            &r["recipientAccountId"],
+            &r["awsRegion"],
+            &r["eventSource"],
+            &r["eventName"],
+            &r["errorCode"],
+            &identity["type"],
+            &identity["arn"],
+            &identity["accountId"],
+            &identity["invokedBy"],
+            &identity["sessionContext"]["sessionIssuer"]["arn"],
+            &identity["sessionContext"]["ec2RoleDelivery"],
+            &r["requestParameters"],
+            &r["responseElements"],
+            &if arns.is_empty() {
+                serde_json::Value::Null
+            } else {
+                arns.join(" ").into()
+            },
+        ]
+        .map(text);
+        rows.push(serde_json::json!({ "Data": cells }));
+    }
+    let body = serde_json::json!({
+        "account_id": account,
+        "region": "us-east-1",
+        "results": [{
+            "rows": rows,
+            "column_info": COLUMNS.iter().map(|c| serde_json::json!({"Name": c, "Label": c, "Type": "varchar"})).collect::<Vec<_>>(),
+        }],
+    })
+    .to_string();
+    let address = moto.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /moto-api/static/athena/query-results HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "moto refused the Athena rows: {response}"
+    );
+}
+
+#[test]
+fn collect_reads_the_organization_trail() {
+    use headroom_schemas::activity::{AccountReads, Coverage, Read, Source};
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let seeded = runtime.block_on(seed(&moto.url));
+    let trail = runtime.block_on(seed_trail(&moto.url, &seeded));
+    let dir = tempfile::tempdir().unwrap();
+    let role = format!("arn:aws:iam::{}:role/{READER_ROLE}", trail.archive);
+
+    // S3: one day of one account and region is unreadable, so the run fails without
+    // --allow-partial, and records the gap.
+    let s3_config = format!("activity:\n  bucket: {TRAIL_BUCKET}\n  role_arn: '{role}'\n");
+    let variant = Variant {
+        regions: CONFIGURED.regions,
+        config: &s3_config,
+        env: &[],
+    };
+    let failed = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "activity.snapshot.json.zst",
+        &["--activity-days", "3"],
+        1,
+        variant,
+    );
+    let day = &trail.days[1];
+    let sandbox = seeded.accounts["dev-sandbox"].as_str();
+    assert!(
+        failed.stderr.contains(&format!(
+            "not read: activity of `{sandbox}` in eu-west-1 on {day}: s3:GetObject failed"
+        )),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: activity incomplete: 1 part(s) of the window could not be read"),
+        "{}",
+        failed.stderr
+    );
+    let run = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "activity.snapshot.json.zst",
+        &["--activity-days", "3", "--allow-partial"],
+        0,
+        variant,
+    );
+    assert!(
+        run.json == failed.json,
+        "--allow-partial changes the exit code only"
+    );
+    let snap = &run.snapshot;
+    let activity = snap.activity.as_ref().unwrap();
+    assert_eq!(
+        (&activity.window.first_day, &activity.window.last_day),
+        (&trail.days[0], &trail.days[2])
+    );
+    assert!(
+        activity.selectors.contains(&"iam:CreateUser".to_owned()),
+        "{:?}",
+        activity.selectors
+    );
+    // Exactly the relevant events of the window; the corrupt file's day keeps what the
+    // readable file held (those calls happened), the file before the window is never read.
+    assert_eq!(kept_events(snap), trail.kept);
+    assert!(!activity.events.iter().any(|e| e.time < trail.days[0]));
+    let Source::S3 {
+        bucket,
+        key_prefix,
+        organization_id,
+        accounts,
+    } = &activity.source
+    else {
+        panic!("an S3 source: {:?}", activity.source);
+    };
+    assert_eq!((bucket.as_str(), key_prefix.as_str()), (TRAIL_BUCKET, ""));
+    assert_eq!(organization_id.as_deref(), Some(seeded.org_id.as_str()));
+    // Every account but the management account and the skipped one was read; the closed
+    // account has no logs.
+    let mut read: Vec<&str> = accounts.keys().map(AccountId::as_str).collect();
+    read.sort_unstable();
+    let mut expected: Vec<&str> = COLLECTED
+        .iter()
+        .chain(&["closed-legacy"])
+        .map(|n| seeded.accounts[*n].as_str())
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(read, expected);
+    for name in COLLECTED {
+        let id = &seeded.accounts[name];
+        let AccountReads::Listed { regions } = &accounts[&AccountId::new(id).unwrap()] else {
+            panic!("{name} listed: {accounts:?}");
+        };
+        assert_eq!(
+            regions.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["eu-west-1", "us-east-1"],
+            "{name}"
+        );
+        for (region, days) in regions {
+            assert_eq!(
+                days.keys().collect::<Vec<_>>(),
+                trail.days.iter().collect::<Vec<_>>(),
+                "{name} {region}"
+            );
+            for (d, status) in days {
+                if name == "dev-sandbox" && region == "eu-west-1" && d == day {
+                    let error = status.error().unwrap();
+                    assert_eq!(error.operation, "s3:GetObject");
+                    assert!(error.message.contains(": not a gzip file"), "{error:?}");
+                    continue;
+                }
+                let records = if d == day {
+                    trail.records[&(id.clone(), region.clone())]
+                } else {
+                    0
+                };
+                let objects = u64::from(d == day);
+                match status {
+                    Read::Complete {
+                        objects: o,
+                        records: r,
+                        ..
+                    } => assert_eq!((*o, *r), (Some(objects), records), "{name} {region} {d}"),
+                    Read::Failed { error } => panic!("{name} {region} {d}: {error:?}"),
+                }
+            }
+        }
+    }
+    let sandbox_id = AccountId::new(sandbox).unwrap();
+    match activity.coverage(&sandbox_id) {
+        Coverage::Gaps(gaps) => {
+            assert_eq!(gaps.len(), 1, "{gaps:?}");
+            assert_eq!(
+                (gaps[0].region, gaps[0].day),
+                (Some("eu-west-1"), Some(day.as_str()))
+            );
+        }
+        Coverage::Complete => panic!("the unreadable day is a gap"),
+    }
+    assert_eq!(
+        activity.coverage(&AccountId::new(&seeded.accounts["critical-db"]).unwrap()),
+        Coverage::Complete
+    );
+
+    // analyze reads the snapshot and writes its reports.
+    let out = analyze_into_dir(
+        &dir.path().join("activity.snapshot.json.zst"),
+        &dir.path().join("headroom.yaml"),
+        &dir.path().join("activity-out"),
+    );
+    assert!(out.join("results").is_dir());
+
+    // Athena: the same calls as query rows (moto returns the rows registered for the next
+    // query); the reader keeps the same events the S3 path kept from readable files.
+    register_athena_rows(&moto, &trail.archive, &trail.window_records);
+    let athena_config = format!(
+        "activity:\n  source: athena\n  role_arn: '{role}'\n  athena:\n    database: trail_db\n    table: org_cloudtrail\n    output_location: s3://{TRAIL_BUCKET}-athena/results/\n"
+    );
+    let variant = Variant {
+        regions: CONFIGURED.regions,
+        config: &athena_config,
+        env: &[],
+    };
+    let run = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "athena.snapshot.json.zst",
+        &["--activity-days", "3"],
+        0,
+        variant,
+    );
+    let activity = run.snapshot.activity.as_ref().unwrap();
+    let Source::Athena {
+        workgroup,
+        database,
+        table,
+        query,
+    } = &activity.source
+    else {
+        panic!("an Athena source: {:?}", activity.source);
+    };
+    assert_eq!(
+        (workgroup.as_str(), database.as_str(), table.as_str()),
+        ("primary", "trail_db", "org_cloudtrail")
+    );
+    assert_eq!(
+        query,
+        &Read::Complete {
+            objects: None,
+            records: trail.window_records.len() as u64,
+            events: trail.kept.len() as u64
+        }
+    );
+    assert_eq!(kept_events(&run.snapshot), trail.kept);
+
+    // A query Athena refuses (no such workgroup) is a gap of the whole window.
+    let bad_config = format!("{athena_config}    workgroup: no-such-workgroup\n");
+    let variant = Variant {
+        regions: CONFIGURED.regions,
+        config: &bad_config,
+        env: &[],
+    };
+    let run = run_variant(
+        &moto,
+        dir.path(),
+        &seeded,
+        "athena-failed.snapshot.json.zst",
+        &["--activity-days", "3"],
+        1,
+        variant,
+    );
+    let activity = run.snapshot.activity.as_ref().unwrap();
+    let Source::Athena { query, .. } = &activity.source else {
+        panic!()
+    };
+    assert_eq!(
+        query.error().unwrap().operation,
+        "athena:StartQueryExecution"
+    );
+    assert!(activity.events.is_empty());
+    assert!(
+        run.stderr
+            .contains("not read: activity query: athena:StartQueryExecution failed"),
+        "{}",
+        run.stderr
+    );
+
+    // A configuration that names no source: one line, exit 2, before any AWS call.
+    let config = dir.path().join("no-bucket.yaml");
+    fs::write(
+        &config,
+        format!("management_account_id: '{MANAGEMENT}'\nactivity:\n  days: 3\n"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_collect"))
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(dir.path().join("never.snapshot.json.zst"))
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("activity.bucket is required"), "{stderr}");
+    assert!(!dir.path().join("never.snapshot.json.zst").exists());
+}

@@ -100,7 +100,7 @@ fn measure(program: &Path, args: &[&str]) -> anyhow::Result<Sample> {
     Ok(Sample { seconds, peak_kib })
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
         PathBuf::from,
@@ -415,7 +415,7 @@ fn full_kib_to_mib(kib: u64) -> f64 {
 }
 
 #[expect(clippy::print_stderr, reason = "progress of a developer command")]
-fn eprintln_status(message: &str) {
+pub(crate) fn eprintln_status(message: &str) {
     eprintln!("bench: {message}");
 }
 
