@@ -29,6 +29,7 @@
     reason = "the analysis is pure and deterministic: IO lives in io.rs, maps are ordered"
 )]
 
+pub mod activity;
 pub mod checks;
 pub mod cli;
 mod escape;

@@ -93,7 +93,7 @@ fn wrong_format() {
 fn newer_major_version() {
     assert_eq!(
         bad_snapshot("newer_major.json"),
-        "error: snapshot format version 2.0 is not supported: this build reads 1.0 to 1.1; upgrade headroom"
+        "error: snapshot format version 2.0 is not supported: this build reads 1.0 to 1.2; upgrade headroom"
     );
 }
 
@@ -101,7 +101,7 @@ fn newer_major_version() {
 fn newer_minor_version() {
     assert_eq!(
         bad_snapshot("newer_minor.json"),
-        "error: snapshot format version 1.9 is newer than this build supports (1.1); upgrade headroom"
+        "error: snapshot format version 1.9 is newer than this build supports (1.2); upgrade headroom"
     );
 }
 
@@ -109,7 +109,7 @@ fn newer_minor_version() {
 fn unknown_field() {
     assert_eq!(
         bad_snapshot("unknown_field.json"),
-        "error: snapshot does not match format 1.0: unknown field `surprise`, expected one of `format`, `format_version`, `meta`, `organization`, `policies`, `accounts` at `surprise` (line 1 column 86)"
+        "error: snapshot does not match format 1.0: unknown field `surprise`, expected one of `format`, `format_version`, `meta`, `organization`, `policies`, `accounts`, `activity` at `surprise` (line 1 column 86)"
     );
 }
 
@@ -181,7 +181,7 @@ fn help_and_version_succeed() {
     assert_eq!(
         stdout,
         format!(
-            "analyze {} (reads snapshot format 1.0 to 1.1)\n",
+            "analyze {} (reads snapshot format 1.0 to 1.2)\n",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -153,6 +153,7 @@ pub async fn collect<F: ClientFactory>(
         organization,
         policies,
         accounts,
+        activity: None,
     })
 }
 

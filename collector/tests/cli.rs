@@ -46,7 +46,7 @@ fn version_names_the_snapshot_formats() {
     assert_eq!(
         stdout.trim_end(),
         format!(
-            "collect {} (writes snapshot format 1.1; analyze of this build reads 1.0 to 1.1)",
+            "collect {} (writes snapshot format 1.2; analyze of this build reads 1.0 to 1.2)",
             env!("CARGO_PKG_VERSION")
         )
     );

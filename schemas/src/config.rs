@@ -76,6 +76,10 @@ pub struct Config {
     /// delegated administrator account instead of the management account.
     #[serde(default, deserialize_with = "opt_account_id")]
     pub delegated_admin_account_id: Option<AccountId>,
+    /// `collect`: where to read the organization's CloudTrail activity (read only with
+    /// `activity.days` or `--activity-days`).
+    #[serde(default)]
+    pub activity: Option<crate::activity::config::ActivityConfig>,
 }
 
 /// The longest `external_id` STS accepts.
@@ -277,6 +281,11 @@ impl Config {
                 SESSION_DURATION_RANGE.start(),
                 SESSION_DURATION_RANGE.end()
             )));
+        }
+        if let Some(activity) = &config.activity
+            && let Some(problem) = activity.problem(activity.days.unwrap_or(1))
+        {
+            return Err(invalid(problem));
         }
         if config.snapshot_limits.max_bytes == 0 || config.snapshot_limits.max_string_bytes == 0 {
             return Err(invalid(

@@ -12,6 +12,7 @@
     reason = "schemas is pure: file IO lives in io.rs"
 )]
 
+pub mod activity;
 pub mod canonical;
 pub mod config;
 pub mod ids;
@@ -34,6 +35,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::activity::Activity;
 pub use crate::ids::AccountId;
 pub use crate::inventory::AccountInventory;
 pub use crate::io::{
@@ -67,6 +69,10 @@ pub struct Snapshot {
     /// One entry per account of `organization.accounts`, by account ID.
     #[serde(deserialize_with = "unique_accounts")]
     pub accounts: BTreeMap<AccountId, AccountInventory>,
+    /// The organization's recent activity, when `collect` read it (`--activity-days`; since
+    /// 1.2, absent otherwise). Written after `accounts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<activity::Activity>,
 }
 
 /// `accounts` as a map that refuses an account listed twice (a plain map would keep the last

@@ -4,8 +4,9 @@
 //! [`read_streaming`] accepts exactly the documents [`crate::read`] accepts and fails exactly
 //! when it fails, with the same error: on any problem it stops and lets the whole-document
 //! reader produce the error. The difference is only in delivery: instead of one [`Snapshot`], a
-//! [`Streamed::Head`] (everything but the inventories) and then one [`Streamed::Account`] per
-//! inventory, in document order. A consumer must not act on what it was handed until
+//! [`Streamed::Head`] (everything but the inventories and the activity), then one
+//! [`Streamed::Account`] per inventory, in document order, and last, if the snapshot has one,
+//! [`Streamed::Activity`]. A consumer must not act on what it was handed until
 //! `read_streaming` has returned `Ok`: only then is the whole document known to be valid.
 //!
 //! It is hand-written where `serde_json` alone would read the whole document first: what that
@@ -22,12 +23,13 @@ use crate::io::{ReadError, is_object, is_zstd, read_json, text};
 use crate::limits::{ReadLimits, check_declared_size};
 
 mod pipelined;
+use crate::activity::Activity;
 use crate::policies::Policies;
-use crate::validate::{validate_accounts, validate_head};
+use crate::validate::{validate_accounts, validate_activity, validate_head};
 use crate::version::{FormatVersion, SNAPSHOT_FORMAT_VERSION};
 use crate::{AccountId, AccountInventory, FormatTag, Meta, Organization, Snapshot};
 
-/// Everything in a snapshot but the account inventories.
+/// Everything in a snapshot but the account inventories and the activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotHead {
     /// The format version the file was written with.
@@ -41,8 +43,8 @@ pub struct SnapshotHead {
 }
 
 impl SnapshotHead {
-    /// A snapshot of this head without inventories (`accounts` empty), for code that reads only
-    /// the organization, the policies and the metadata.
+    /// A snapshot of this head without inventories (`accounts` empty) and without activity,
+    /// for code that reads only the organization, the policies and the metadata.
     pub fn into_snapshot_without_inventories(self) -> Snapshot {
         Snapshot {
             format: FormatTag::HeadroomSnapshot,
@@ -51,23 +53,29 @@ impl SnapshotHead {
             organization: self.organization,
             policies: self.policies,
             accounts: std::collections::BTreeMap::new(),
+            activity: None,
         }
     }
 }
 
-/// What [`read_streaming`] hands over, in this order: the head once, then every inventory.
+/// What [`read_streaming`] hands over, in this order: the head once, then every inventory,
+/// then the activity (once, and only if the snapshot has an `activity` section).
 #[derive(Debug)]
 pub enum Streamed {
-    /// Everything but the inventories, shared with whoever works on them.
+    /// Everything but the inventories and the activity, shared with whoever works on them.
     Head(Arc<SnapshotHead>),
     /// One account's inventory.
     Account(AccountId, Box<AccountInventory>),
+    /// The `activity` section (since 1.2), after the last inventory wherever the document
+    /// puts it.
+    Activity(Box<Activity>),
 }
 
 /// Reads a snapshot (zstd or plain JSON, detected by content) and hands its parts to `emit` as
-/// they are parsed: [`Streamed::Head`] first, then each account. Snapshots written by Headroom
-/// put `accounts` last, so the head comes before the first inventory is parsed; a document
-/// that puts `accounts` earlier is read whole first, with the same result.
+/// they are parsed: [`Streamed::Head`] first, then each account, then the activity if any.
+/// Snapshots written by Headroom put `accounts` after the head (and only `activity` after
+/// it), so the head comes before the first inventory is parsed; a document that puts
+/// `accounts` earlier is read whole first, with the same result.
 ///
 /// Returns `Ok` only if [`crate::read`] would accept the document, and otherwise the error it
 /// would give. Whatever was emitted before an error must be thrown away.
@@ -141,6 +149,7 @@ enum Field {
     Organization,
     Policies,
     Accounts,
+    Activity,
 }
 
 /// The top-level object. Its value is whether the document was valid and fully emitted; a
@@ -157,6 +166,10 @@ struct Parts {
     meta: Option<Meta>,
     organization: Option<Organization>,
     policies: Option<Policies>,
+    /// `activity`, wherever it comes; handed over after the accounts.
+    activity: Option<Activity>,
+    /// Whether `activity` was seen (it is taken once the accounts are done).
+    activity_seen: bool,
 }
 
 impl Parts {
@@ -222,6 +235,10 @@ impl<'de> Visitor<'de> for Top<'_> {
                 Field::Policies if parts.policies.is_none() && !taken => {
                     parts.policies = Some(map.next_value()?);
                 }
+                Field::Activity if !parts.activity_seen => {
+                    parts.activity = Some(map.next_value()?);
+                    parts.activity_seen = true;
+                }
                 Field::Accounts if streamed.is_none() && buffered.is_none() => {
                     if parts.is_complete() {
                         let Some(h) = parts.head() else {
@@ -240,23 +257,44 @@ impl<'de> Visitor<'de> for Top<'_> {
                 Field::Organization => return Err(duplicate("organization")),
                 Field::Policies => return Err(duplicate("policies")),
                 Field::Accounts => return Err(duplicate("accounts")),
+                Field::Activity => return Err(duplicate("activity")),
             }
         }
+        let activity = parts.activity.take();
         if let Some(buffered) = buffered {
             let Some(h) = parts.head() else {
                 return Ok(false);
             };
-            if validate_accounts(&h.organization, buffered.keys()).is_err() {
+            if validate_accounts(&h.organization, buffered.keys()).is_err()
+                || activity
+                    .as_ref()
+                    .is_some_and(|a| validate_activity(&h.organization, a).is_err())
+            {
                 return Ok(false);
             }
             emit(Streamed::Head(h));
             for (id, inventory) in buffered {
                 emit(Streamed::Account(id, Box::new(inventory)));
             }
+            if let Some(activity) = activity {
+                emit(Streamed::Activity(Box::new(activity)));
+            }
             return Ok(true);
         }
         match (head, streamed) {
-            (Some(h), Some(ids)) => Ok(validate_accounts(&h.organization, &ids).is_ok()),
+            (Some(h), Some(ids)) => {
+                if validate_accounts(&h.organization, &ids).is_err()
+                    || activity
+                        .as_ref()
+                        .is_some_and(|a| validate_activity(&h.organization, a).is_err())
+                {
+                    return Ok(false);
+                }
+                if let Some(activity) = activity {
+                    emit(Streamed::Activity(Box::new(activity)));
+                }
+                Ok(true)
+            }
             // A missing field: the whole-document reader names it.
             _ => Ok(false),
         }

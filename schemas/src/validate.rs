@@ -15,7 +15,19 @@ pub struct InconsistentError(pub String);
 /// they hold, one inventory entry per account.
 pub(crate) fn validate(snapshot: &Snapshot) -> Result<(), InconsistentError> {
     validate_head(&snapshot.organization, &snapshot.policies)?;
-    validate_accounts(&snapshot.organization, snapshot.accounts.keys())
+    validate_accounts(&snapshot.organization, snapshot.accounts.keys())?;
+    match &snapshot.activity {
+        Some(activity) => validate_activity(&snapshot.organization, activity),
+        None => Ok(()),
+    }
+}
+
+/// The rules between the organization and the `activity` section.
+pub(crate) fn validate_activity(
+    org: &Organization,
+    activity: &crate::activity::Activity,
+) -> Result<(), InconsistentError> {
+    crate::activity::validate(activity, org).map_err(InconsistentError)
 }
 
 /// The rules on the organization and the policies alone.

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 /// - 1.1: Addition of the `not_offered` service status, `regions_not_enabled` on collected
 ///   accounts and `meta.service_availability` (no false gaps where AWS offers no service or
 ///   an account has not enabled an opt-in region), and of `detail` on collection errors.
-pub const SNAPSHOT_FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
+/// - 1.2: Addition of the optional top-level `activity` section: the CloudTrail events of a
+///   window of days relevant to the checks, and how completely each part was read.
+pub const SNAPSHOT_FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 2 };
 
 /// The oldest snapshot format this build reads.
 pub const OLDEST_READABLE: FormatVersion = FormatVersion {

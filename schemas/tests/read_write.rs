@@ -68,6 +68,120 @@ fn frozen_v1_1_is_still_readable() {
 }
 
 #[test]
+fn frozen_v1_2_is_still_readable() {
+    use headroom_schemas::activity::{Coverage, Source};
+    let bytes = std::fs::read(fixture("snapshots/frozen/v1.2.json")).unwrap();
+    let snapshot = read(&bytes).unwrap();
+    assert_eq!(snapshot.format_version.to_string(), "1.2");
+    assert!(
+        to_json(&snapshot) == bytes,
+        "fixtures/snapshots/frozen/v1.2.json is not canonical"
+    );
+    // What 1.2 added: the activity section, with its read status per account, region, day.
+    let activity = snapshot.activity.as_ref().unwrap();
+    assert_eq!(activity.window.first_day, "2026-11-18");
+    assert_eq!(
+        activity.selectors,
+        headroom_schemas::activity::catalog::all_actions()
+    );
+    assert!(matches!(activity.source, Source::S3 { .. }));
+    assert_eq!(activity.events.len(), 6);
+    let id = |s: &str| headroom_schemas::AccountId::new(s).unwrap();
+    assert_eq!(activity.coverage(&id("444444444444")), Coverage::Complete);
+    for (account, gaps) in [
+        ("777777777777", 1),
+        ("888888888888", 1),
+        ("111111111111", 1),
+    ] {
+        let Coverage::Gaps(found) = activity.coverage(&id(account)) else {
+            panic!("{account} has gaps");
+        };
+        assert_eq!(found.len(), gaps, "{account}");
+    }
+    assert_eq!(activity.events_of(&id("666666666666")).count(), 2);
+    assert_eq!(activity.events_of(&id("222222222222")).count(), 0);
+}
+
+#[test]
+fn earlier_versions_have_no_activity() {
+    for name in ["v1.0.json", "v1.1.json"] {
+        let snapshot =
+            headroom_schemas::read_file(&fixture(&format!("snapshots/frozen/{name}"))).unwrap();
+        assert!(snapshot.activity.is_none(), "{name}");
+    }
+}
+
+/// The frozen 1.2 file with `edit` applied to its JSON.
+fn v1_2_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("snapshots/frozen/v1.2.json")).unwrap())
+            .unwrap();
+    edit(&mut value);
+    serde_json::to_vec(&value).unwrap()
+}
+
+#[test]
+fn inconsistent_activity_is_refused() {
+    for (edit, message) in [
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["activity"]["window"]["first_day"] = "2026-11-31".into();
+            }) as Box<dyn FnOnce(&mut serde_json::Value)>,
+            "activity window `2026-11-31` to `2026-11-20` is not two YYYY-MM-DD days",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["activity"]["window"]["first_day"] = "2026-11-21".into();
+            }),
+            "activity window starts on `2026-11-21`, after it ends on `2026-11-20`",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                let accounts = &mut v["activity"]["source"]["accounts"];
+                accounts["000000000001"] = accounts["999999999999"].clone();
+            }),
+            "activity was read for account `000000000001`, which is not in the organization",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                let days = &mut v["activity"]["source"]["accounts"]["222222222222"]["regions"]["eu-west-1"];
+                days["2026-10-01"] = days["2026-11-18"].clone();
+            }),
+            "activity of account `222222222222` in `eu-west-1` names day `2026-10-01`, outside the window",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                let events = v["activity"]["events"].as_array_mut().unwrap();
+                events.swap(0, 1);
+            }),
+            "activity events are not sorted by account, time and ID",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["activity"]["selectors"] = serde_json::json!(["kms:*", "*"]);
+            }),
+            "activity selectors are not sorted and distinct",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["activity"]["events"][0]["principal"]["nickname"] = "x".into();
+            }),
+            "unknown field `nickname`",
+        ),
+        (
+            Box::new(|v: &mut serde_json::Value| {
+                v["activity"]["source"]["type"] = "ftp".into();
+            }),
+            "unknown variant `ftp`",
+        ),
+    ] {
+        let bytes = v1_2_with(edit);
+        let e = err(&bytes);
+        assert!(e.contains(message), "{message}: {e}");
+    }
+}
+
+#[test]
 fn a_not_offered_service_has_no_fields() {
     let bytes = demo_with(|v| {
         v["accounts"]["101010101010"]["regions"]["us-east-1"]["aoss"] =
@@ -167,7 +281,7 @@ fn newer_versions_are_rejected_naming_both() {
     let bytes = demo_with(|v| v["format_version"]["minor"] = 7.into());
     assert_eq!(
         err(&bytes),
-        "snapshot format version 1.7 is newer than this build supports (1.1); upgrade headroom"
+        "snapshot format version 1.7 is newer than this build supports (1.2); upgrade headroom"
     );
     let bytes = demo_with(|v| {
         v["format_version"]["major"] = 2.into();
@@ -175,7 +289,7 @@ fn newer_versions_are_rejected_naming_both() {
     });
     assert_eq!(
         err(&bytes),
-        "snapshot format version 2.0 is not supported: this build reads 1.0 to 1.1; upgrade headroom"
+        "snapshot format version 2.0 is not supported: this build reads 1.0 to 1.2; upgrade headroom"
     );
 }
 

@@ -20,6 +20,7 @@ fn streamed(bytes: &[u8]) -> Result<(Snapshot, Vec<String>), String> {
     let mut head = None;
     let mut accounts = std::collections::BTreeMap::new();
     let mut order = Vec::new();
+    let mut activity = None;
     read_streaming(bytes, &mut |event| match event {
         Streamed::Head(h) => {
             order.push("head".to_owned());
@@ -29,11 +30,16 @@ fn streamed(bytes: &[u8]) -> Result<(Snapshot, Vec<String>), String> {
             order.push(id.to_string());
             accounts.insert(id, *inventory);
         }
+        Streamed::Activity(a) => {
+            order.push("activity".to_owned());
+            activity = Some(*a);
+        }
     })
     .map_err(|e| e.to_string())?;
     let head = Arc::try_unwrap(head.unwrap()).unwrap();
     let mut snapshot = head.into_snapshot_without_inventories();
     snapshot.accounts = accounts;
+    snapshot.activity = activity;
     Ok((snapshot, order))
 }
 
@@ -50,11 +56,18 @@ fn every_fixture_streams_to_the_same_snapshot() {
         "snapshots/hostile.json",
         "snapshots/frozen/v1.0.json",
         "snapshots/frozen/v1.1.json",
+        "snapshots/frozen/v1.2.json",
     ] {
         let bytes = std::fs::read(fixture(rel)).unwrap();
-        let order = same_as_read(&bytes);
-        // Headroom writes `accounts` last: the head comes first, then the accounts in order.
+        let mut order = same_as_read(&bytes);
+        // Headroom writes `accounts` after the head (only `activity` after it): the head comes
+        // first, then the accounts in order, then the activity.
         assert_eq!(order[0], "head", "{rel}");
+        let has_activity = read(&bytes).unwrap().activity.is_some();
+        assert_eq!(order.last().unwrap() == "activity", has_activity, "{rel}");
+        if has_activity {
+            order.pop();
+        }
         let ids = &order[1..];
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{rel}: {ids:?}");
         assert_eq!(ids.len(), read(&bytes).unwrap().accounts.len());
@@ -88,6 +101,115 @@ fn zstd_and_accounts_first_documents_stream_alike() {
     text.push('}');
     let order = same_as_read(text.as_bytes());
     assert_eq!(order[0], "head");
+}
+
+/// The frozen 1.2 snapshot (which has an activity section) with its top-level keys in
+/// `order`, as text.
+fn v1_2_in_order(order: &[&str]) -> Vec<u8> {
+    let bytes = std::fs::read(fixture("snapshots/frozen/v1.2.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let mut text = String::from("{");
+    for (i, key) in order.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        let _ = write!(
+            text,
+            "\"{key}\": {}",
+            serde_json::to_string(&value[*key]).unwrap()
+        );
+    }
+    text.push('}');
+    text.into_bytes()
+}
+
+#[test]
+fn activity_is_handed_over_last_wherever_it_is() {
+    for order in [
+        &[
+            "format",
+            "format_version",
+            "meta",
+            "organization",
+            "policies",
+            "accounts",
+            "activity",
+        ][..],
+        &[
+            "activity",
+            "format",
+            "format_version",
+            "meta",
+            "organization",
+            "policies",
+            "accounts",
+        ],
+        &[
+            "format",
+            "format_version",
+            "activity",
+            "meta",
+            "organization",
+            "policies",
+            "accounts",
+        ],
+        &[
+            "accounts",
+            "activity",
+            "format",
+            "format_version",
+            "meta",
+            "organization",
+            "policies",
+        ],
+    ] {
+        let text = v1_2_in_order(order);
+        let zstd = zstd::encode_all(&text[..], 3).unwrap();
+        for bytes in [text, zstd] {
+            let got = same_as_read(&bytes);
+            assert_eq!(got[0], "head", "{order:?}");
+            assert_eq!(got.last().unwrap(), "activity", "{order:?}");
+            assert_eq!(got.iter().filter(|e| *e == "activity").count(), 1);
+        }
+    }
+}
+
+#[test]
+fn a_repeated_or_inconsistent_activity_fails_like_read() {
+    let whole = v1_2_in_order(&[
+        "format",
+        "format_version",
+        "meta",
+        "organization",
+        "policies",
+        "accounts",
+        "activity",
+    ]);
+    let text = std::str::from_utf8(&whole).unwrap();
+    let activity_at = text.find(", \"activity\": ").unwrap();
+    let activity = &text[activity_at..text.len() - 1];
+    let twice = format!("{}{activity}}}", &text[..text.len() - 1]);
+    let early_and_late = format!("{{{}, {}", &activity[2..], &text[1..]);
+    let stranger = {
+        let mut value: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+        value["activity"]["source"]["accounts"]["000000000001"] =
+            serde_json::json!({"status": "listed", "regions": {}});
+        serde_json::to_string(&value).unwrap()
+    };
+    for (name, bytes) in [
+        ("twice at the end", twice.into_bytes()),
+        ("early and late", early_and_late.into_bytes()),
+        ("an account outside the organization", stranger.into_bytes()),
+    ] {
+        let want = read(&bytes).unwrap_err().to_string();
+        assert_eq!(streamed(&bytes).unwrap_err(), want, "{name}");
+        let compressed = zstd::encode_all(&bytes[..], 3).unwrap();
+        assert_eq!(
+            streamed(&compressed).unwrap_err(),
+            want,
+            "{name}, compressed"
+        );
+    }
 }
 
 /// `bytes` with `from` replaced by `to` exactly once.

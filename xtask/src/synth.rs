@@ -336,6 +336,7 @@ pub fn generate(accounts: usize, resources: usize, regions: usize, seed: u64) ->
         },
         policies: Policies { scps, rcps },
         accounts: inventories,
+        activity: None,
     }
 }
 

@@ -8,7 +8,8 @@
 //! text before the current value is dropped as the parse goes on.
 //!
 //! The path follows only the layout Headroom writes (the head's fields in any order, then
-//! `accounts`, then the end of the object). On anything else it stops: [`Outcome::Declined`]
+//! `accounts`, then `activity` if any, then the end of the object; `activity` may also come
+//! among the head's fields). On anything else it stops: [`Outcome::Declined`]
 //! if it handed nothing over yet, [`Outcome::Failed`] otherwise, and the caller reads the
 //! whole document the usual way for the result or the exact error.
 
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 use super::{Field, Parts, Streamed};
 use crate::io::ReadError;
 use crate::limits::{Guard, ReadLimits};
-use crate::validate::validate_accounts;
+use crate::validate::{validate_accounts, validate_activity};
 use crate::{AccountId, AccountInventory};
 
 /// Chunks the decoder may run ahead of the parser (bounds memory, and leaves the core to
@@ -259,7 +260,12 @@ fn parse(text: &mut Text, emit: &mut dyn FnMut(Streamed)) -> bool {
             Field::Policies if parts.policies.is_none() => {
                 text.value().map(|v| parts.policies = Some(v))
             }
-            // `accounts` once the head is complete: stream it, then the document must end.
+            Field::Activity if !parts.activity_seen => text.value().map(|v| {
+                parts.activity = Some(v);
+                parts.activity_seen = true;
+            }),
+            // `accounts` once the head is complete: stream it, then at most `activity`, then
+            // the document must end.
             Field::Accounts if parts.is_complete() => {
                 let Some(head) = parts.head() else {
                     return false;
@@ -268,9 +274,29 @@ fn parse(text: &mut Text, emit: &mut dyn FnMut(Streamed)) -> bool {
                 let Some(ids) = accounts(text, emit) else {
                     return false;
                 };
-                return text.eat(b'}')
-                    && text.peek().is_none()
-                    && validate_accounts(&head.organization, &ids).is_ok();
+                if !text.eat(b'}') {
+                    let late = text.eat(b',')
+                        && !parts.activity_seen
+                        && matches!(text.key::<Field>(), Some(Field::Activity))
+                        && text.eat(b':');
+                    let Some(activity) = late.then(|| text.value()).flatten() else {
+                        return false;
+                    };
+                    parts.activity = Some(activity);
+                    if !text.eat(b'}') {
+                        return false;
+                    }
+                }
+                let valid = text.peek().is_none()
+                    && validate_accounts(&head.organization, &ids).is_ok()
+                    && parts
+                        .activity
+                        .as_ref()
+                        .is_none_or(|a| validate_activity(&head.organization, a).is_ok());
+                if valid && let Some(activity) = parts.activity.take() {
+                    emit(Streamed::Activity(Box::new(activity)));
+                }
+                return valid;
             }
             // A repeated field, or `accounts` before the rest of the head.
             _ => None,
@@ -335,6 +361,7 @@ mod tests {
                 seen.push(match event {
                     Streamed::Head(head) => format!("{head:?}"),
                     Streamed::Account(id, inventory) => format!("{id}: {inventory:?}"),
+                    Streamed::Activity(activity) => format!("{activity:?}"),
                 });
             },
             sizes,
@@ -371,6 +398,7 @@ mod tests {
                         whole.push(match e {
                             Streamed::Head(head) => format!("{head:?}"),
                             Streamed::Account(id, inventory) => format!("{id}: {inventory:?}"),
+                            Streamed::Activity(activity) => format!("{activity:?}"),
                         });
                     },
                 )
