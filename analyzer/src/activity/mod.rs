@@ -23,6 +23,7 @@
 
 pub mod condition;
 pub mod facts;
+pub mod placed;
 pub mod policy;
 pub mod request;
 
@@ -67,7 +68,7 @@ pub struct Verdicts {
 }
 
 /// The findings of one check in one account.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Findings {
     /// Events a planned Deny statement applies to.
     pub denied: Summary,
@@ -76,7 +77,7 @@ pub struct Findings {
 }
 
 /// A set of events, summarized.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// How many.
     pub count: u64,
@@ -101,7 +102,7 @@ pub struct Summary {
 pub const EXAMPLES: usize = 3;
 
 /// One event, as an example.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Example {
     /// `eventTime`.
     pub time: String,
@@ -161,7 +162,7 @@ impl Summary {
         }
     }
 
-    fn merge(&mut self, other: Summary) {
+    pub(crate) fn merge(&mut self, other: Summary) {
         self.count += other.count;
         self.failed_calls += other.failed_calls;
         for (mine, theirs, earlier) in [
@@ -349,6 +350,15 @@ pub fn evaluate(
             a.merge(b);
             a
         });
+    verdicts.gaps = gaps(activity, org);
+    Ok(verdicts)
+}
+
+/// The accounts of `org` (but the management account) whose window was not read completely,
+/// with one line per part not read (`us-east-1 2026-01-10: GetObject: AccessDenied: ...`).
+pub fn gaps(activity: &Activity, org: &Organization) -> BTreeMap<AccountId, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let management = &org.management_account_id;
     for id in org.accounts.keys().filter(|id| *id != management) {
         if let Coverage::Gaps(gaps) = activity.coverage(id) {
             let lines = gaps
@@ -372,10 +382,10 @@ pub fn evaluate(
                     }
                 })
                 .collect();
-            verdicts.gaps.insert(id.clone(), lines);
+            out.insert(id.clone(), lines);
         }
     }
-    Ok(verdicts)
+    out
 }
 
 fn replay_event(

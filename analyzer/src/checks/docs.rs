@@ -88,6 +88,9 @@ pub fn checks_markdown() -> String {
         out.push_str(
             "| `enabled` | boolean | `true` | Run the check and generate its policies. |\n",
         );
+        out.push_str(
+            "| `activity` | `block` or `warn` | `block` | With a snapshot holding activity: `block` makes an account where the planned guardrail would have denied a recent event block it like a violating resource (reason `denied_recent_activity`), and an account whose activity window was not read completely block it like one not fully collected; `warn` only reports them. See `ACTIVITY.md`. |\n",
+        );
         if let Some(effect) = m.empty_allowlist {
             let _ = writeln!(
                 out,
