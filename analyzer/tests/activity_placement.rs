@@ -269,13 +269,13 @@ fn an_unread_window_blocks_like_a_collection_gap_never_as_no_activity() {
     .unwrap();
     assert!(matches!(activity.source, Source::S3 { .. }));
 
-    let blocked = summary(&analyze(&snapshot, &settings("block")).unwrap());
-    let gaps = &blocked["activity"]["gaps"][CLEAN];
+    let strict_window = summary(&analyze(&snapshot, &settings("block")).unwrap());
+    let gaps = &strict_window["activity"]["gaps"][CLEAN];
     assert_eq!(
         gaps,
         &json!(["us-east-1 2026-11-05: GetObject: AccessDenied: denied"])
     );
-    let c = check(&blocked, CHECK);
+    let c = check(&strict_window, CHECK);
     assert!(!covered(c).contains(&CLEAN.to_owned()));
     let blocker = blocking(c, CLEAN).unwrap();
     assert_eq!(blocker["status"], "incomplete");
