@@ -1,9 +1,11 @@
 //! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask bench`
-//! measures `analyze`, `cargo xtask converge` checks that the rollout loop settles, `cargo
-//! xtask fmt-snapshot` rewrites a snapshot in canonical form, `cargo xtask completions` and
-//! `cargo xtask man` generate shell completions and man pages of both binaries.
+//! measures `analyze` (`cargo xtask bench-activity` what the activity replay adds), `cargo
+//! xtask converge` checks that the rollout loop settles, `cargo xtask fmt-snapshot` rewrites a
+//! snapshot in canonical form, `cargo xtask completions` and `cargo xtask man` generate shell
+//! completions and man pages of both binaries.
 
 mod bench;
+mod bench_activity;
 mod cli_docs;
 mod converge;
 mod synth;
@@ -31,6 +33,8 @@ enum Command {
     Synth(synth::Args),
     /// Benchmark `analyze` against its load floor at several sizes and print a table.
     Bench(bench::Args),
+    /// Measure what the activity replay adds to `analyze` per million events.
+    BenchActivity(bench_activity::Args),
     /// Analyze a synthetic organization, apply the plan (modelled), analyze again: the
     /// Terraform and the summary must not change.
     Converge(converge::Args),
@@ -83,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::BenchActivity(args) => bench_activity::run(&args),
         Command::Converge(args) => converge::run(&args),
         Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
         #[cfg(not(feature = "cli-docs"))]
