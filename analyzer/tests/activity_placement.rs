@@ -370,3 +370,62 @@ fn the_replay_is_deterministic_across_paths_and_threads() {
         assert_eq!(files, reference.files, "{threads} threads");
     }
 }
+
+/// The clean accounts of the demo for `deny_iam_user_creation` (both strategies cover them).
+const CLEAN_FOR_USERS: [&str; 6] = [
+    "101010101010",
+    "222222222222",
+    "333333333333",
+    "444444444444",
+    "555555555555",
+    "777777777777",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever accounts created users outside the allowed paths: with `block`, exactly those
+    /// accounts lose their coverage (every other clean account stays covered), each blocks
+    /// with `denied_recent_activity`, and the final plan would deny none of the events; with
+    /// `warn`, the coverage is that of the snapshot without activity.
+    #[test]
+    fn block_uncovers_exactly_the_accounts_with_denied_events(
+        denied in proptest::sample::subsequence(CLEAN_FOR_USERS.to_vec(), 0..=3),
+        allowed in proptest::sample::subsequence(CLEAN_FOR_USERS.to_vec(), 0..=3),
+        strict in proptest::prelude::any::<bool>(),
+    ) {
+        let mut calls: Vec<Call> = denied
+            .iter()
+            .map(|a| create_user("2026-11-04T09:00:00Z", a, "/"))
+            .collect();
+        calls.extend(allowed.iter().map(|a| create_user("2026-11-05T09:00:00Z", a, "/automation/")));
+        let snapshot = with_activity(&calls);
+        let mut block = settings("block");
+        let mut warn = settings("warn");
+        let mut plain = demo_settings();
+        if strict {
+            for s in [&mut block, &mut warn, &mut plain] {
+                s.strategy = headroom_schemas::config::Strategy::Strict;
+            }
+        }
+        let before = summary(&analyze(&demo(), &plain).unwrap());
+        let before = covered(check(&before, CHECK));
+        let blocked = summary(&analyze(&snapshot, &block).unwrap());
+        let after = check(&blocked, CHECK);
+        let mut expected = before.clone();
+        expected.retain(|a| !denied.contains(&a.as_str()));
+        proptest::prop_assert_eq!(covered(after), expected);
+        for account in &denied {
+            let b = blocking(after, account).unwrap();
+            proptest::prop_assert_eq!(&b["violations"]["denied_recent_activity"], &json!(1));
+            proptest::prop_assert_eq!(&after["activity"]["accounts"][*account]["blocks"], &json!(true));
+        }
+        for rec in after["recommendations"].as_array().unwrap() {
+            proptest::prop_assert_eq!(&rec["activity"]["denied"]["count"], &json!(0));
+        }
+        proptest::prop_assert_eq!(&after["activity"]["denied"]["count"], &json!(denied.len()));
+        let warned = summary(&analyze(&snapshot, &warn).unwrap());
+        proptest::prop_assert_eq!(covered(check(&warned, CHECK)), before);
+        proptest::prop_assert_eq!(&check(&warned, CHECK)["activity"]["denied"]["count"], &json!(denied.len()));
+    }
+}
