@@ -5,7 +5,10 @@
 //! skipped, inactive and blocking accounts, allowlists, reasoning) and every generated policy
 //! (name, Terraform resource and file, size against the limit, checks and Sids). Its JSON Schema
 //! is generated from these types into `documentation/summary.schema.json` (a test keeps it
-//! fresh). Version 1.0; additions bump the minor, changes of meaning the major.
+//! fresh). Additions bump the minor, changes of meaning the major: 1.1 is written for a
+//! snapshot without activity (byte for byte what earlier releases wrote), 1.2 when the snapshot
+//! holds an `activity` section, whose replay adds the `activity` fields (top level, per check,
+//! per recommendation; see `documentation/ACTIVITY.md`).
 //!
 //! Exclude mode (`exclude_account_ids`) redacts the organization's account IDs from
 //! `summary.json` and stdout as it does from reports; the Terraform keeps them, since it must
@@ -681,6 +684,9 @@ pub fn stdout(
                 "Blocking Accounts",
                 &blocking(check.blocking_accounts),
             );
+            if let Some(activity) = check.activity {
+                line(&mut out, "Recent Activity", &activity_line(activity));
+            }
             if !check.uncovered_accounts.is_empty() {
                 let names: Vec<String> = check
                     .uncovered_accounts
@@ -877,6 +883,34 @@ impl Block<'_> {
         line(out, "Reasoning", &self.reasoning);
         let _ = writeln!(out, "{SEPARATOR}");
     }
+}
+
+/// `2 events denied in 1 account (blocking), 0 undecidable`, for the stdout summary.
+fn activity_line(activity: &CheckActivity) -> String {
+    if !activity.replayed {
+        return "not replayed: the snapshot's activity lacks some of the events this check denies"
+            .to_owned();
+    }
+    let accounts = activity
+        .accounts
+        .values()
+        .filter(|a| a.denied.count > 0)
+        .count();
+    let blocking = activity.accounts.values().filter(|a| a.blocks).count();
+    format!(
+        "{} denied in {} ({} blocking, mode {}), {} undecidable",
+        placement::Plural(
+            usize::try_from(activity.denied.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+        placement::Plural(accounts, "account"),
+        blocking,
+        activity.mode.as_str(),
+        placement::Plural(
+            usize::try_from(activity.undecidable.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+    )
 }
 
 fn line(out: &mut String, label: &str, value: &str) {

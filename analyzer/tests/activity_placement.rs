@@ -221,7 +221,16 @@ fn a_denied_recent_event_moves_the_guardrail_down() {
 fn warn_reports_the_denied_events_without_moving_the_guardrail() {
     let plain = summary(&analyze(&demo(), &demo_settings()).unwrap());
     let snapshot = with_activity(&recent_user_creation());
-    let warned = summary(&analyze(&snapshot, &settings("warn")).unwrap());
+    let outputs = analyze(&snapshot, &settings("warn")).unwrap();
+    // One line on stdout says what the replay found.
+    assert!(
+        outputs.stdout.contains(
+            "  Recent Activity: 2 events denied in 1 account (0 blocking, mode warn), 0 events undecidable\n"
+        ),
+        "{}",
+        outputs.stdout
+    );
+    let warned = summary(&outputs);
     let (plain, warned) = (check(&plain, CHECK), check(&warned, CHECK));
     assert_eq!(covered(plain), covered(warned));
     assert_eq!(plain["blocking_accounts"], warned["blocking_accounts"]);

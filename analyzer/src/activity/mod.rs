@@ -125,7 +125,24 @@ pub struct Example {
 }
 
 impl Summary {
-    fn add(&mut self, event: &Event, example: Example) {
+    /// Whether an example of `event` would be kept (it is among the earliest few).
+    fn keeps(&self, event: &Event) -> bool {
+        self.examples.len() < EXAMPLES
+            || self.examples.last().is_some_and(|last| {
+                (event.time.as_str(), event.id.as_str()) <= (last.time.as_str(), last.id.as_str())
+            })
+    }
+
+    /// Counts `event`, by `principal`, denied or maybe denied by `sid` (and, undecidable, for
+    /// `reason`); `example` makes its example, called only if it is kept.
+    fn count(
+        &mut self,
+        event: &Event,
+        principal: &str,
+        sid: Option<&str>,
+        reason: Option<&str>,
+        example: impl FnOnce() -> Example,
+    ) {
         self.count += 1;
         if event.error_code.is_some() {
             self.failed_calls += 1;
@@ -144,14 +161,25 @@ impl Summary {
         {
             self.last_seen = Some(event.time.clone());
         }
-        self.principals.insert(example.principal.clone());
-        if let Some(sid) = &example.statement {
-            self.statements.insert(sid.clone());
+        if !self.principals.contains(principal) {
+            self.principals.insert(principal.to_owned());
         }
-        if let Some(reason) = &example.reason {
-            *self.reasons.entry(reason.clone()).or_default() += 1;
+        if let Some(sid) = sid
+            && !self.statements.contains(sid)
+        {
+            self.statements.insert(sid.to_owned());
         }
-        self.keep_example(example);
+        if let Some(reason) = reason {
+            match self.reasons.get_mut(reason) {
+                Some(n) => *n += 1,
+                None => {
+                    self.reasons.insert(reason.to_owned(), 1);
+                }
+            }
+        }
+        if self.keeps(event) {
+            self.keep_example(example());
+        }
     }
 
     fn keep_example(&mut self, example: Example) {
@@ -291,6 +319,20 @@ pub fn evaluate(
     facts: &Facts,
     partition: &str,
 ) -> Result<Verdicts, DocumentError> {
+    evaluate_checks(activity, planned, org, facts, partition, None)
+}
+
+/// [`evaluate`], for the statements of the checks in `only` alone (every check with `None`):
+/// a check's verdicts depend on its own statements only, so a placement round that changed
+/// a few checks replays those alone.
+pub fn evaluate_checks(
+    activity: &Activity,
+    planned: &[Planned<'_>],
+    org: &Organization,
+    facts: &Facts,
+    partition: &str,
+    only: Option<&BTreeSet<&str>>,
+) -> Result<Verdicts, DocumentError> {
     let mut compiled: Vec<(&str, CheckKind, Vec<DenyStatement>)> = planned
         .iter()
         .map(|p| Ok((p.target, p.kind, policy::deny_statements(p.document)?)))
@@ -313,10 +355,11 @@ pub fn evaluate(
             for target in lineage(org, id) {
                 for (kind, s) in by_target.get(target).into_iter().flatten() {
                     let slot = usize::from(*kind == CheckKind::Rcp);
-                    groups[slot]
-                        .entry(check_of_sid(s.sid.as_deref()))
-                        .or_default()
-                        .push(s);
+                    let check = check_of_sid(s.sid.as_deref());
+                    if only.is_some_and(|only| !only.contains(check.as_str())) {
+                        continue;
+                    }
+                    groups[slot].entry(check).or_default().push(s);
                 }
             }
             let [scp, rcp] = groups;
@@ -414,28 +457,32 @@ fn replay_event(
             Outcome::Undecidable(sid, why) => (sid, Some(why), false),
             Outcome::NotDenied => return,
         };
-        let example = Example {
-            time: event.time.clone(),
-            id: event.id.clone(),
-            account: event.account.to_string(),
-            region: event.region.clone(),
-            action: request.action.clone(),
-            principal: principal.clone(),
-            statement: sid,
-            reason,
-            error_code: event.error_code.clone(),
+        let by_account = match out.checks.get_mut(check) {
+            Some(by_account) => by_account,
+            None => out.checks.entry(check.to_owned()).or_default(),
         };
-        let findings = out
-            .checks
-            .entry(check.to_owned())
-            .or_default()
-            .entry(account.clone())
-            .or_default();
-        if denied {
-            findings.denied.add(event, example);
+        let findings = match by_account.get_mut(account) {
+            Some(findings) => findings,
+            None => by_account.entry(account.clone()).or_default(),
+        };
+        let summary = if denied {
+            &mut findings.denied
         } else {
-            findings.undecidable.add(event, example);
-        }
+            &mut findings.undecidable
+        };
+        summary.count(event, &principal, sid.as_deref(), reason.as_deref(), || {
+            Example {
+                time: event.time.clone(),
+                id: event.id.clone(),
+                account: event.account.to_string(),
+                region: event.region.clone(),
+                action: request.action.clone(),
+                principal: principal.clone(),
+                statement: sid.clone(),
+                reason: reason.clone(),
+                error_code: event.error_code.clone(),
+            }
+        });
     };
     // SCPs: the principal's account, unless the caller is a service or service-linked role.
     if !request.exempt_from_scps()

@@ -4,7 +4,8 @@
 //! ([`super::evaluate`]) and, for each check in `activity: block` mode (the default), makes
 //! every account where the planned guardrail would have denied an event block the check like
 //! a violating resource (reason [`DENIED_RECENT_ACTIVITY`]); then it places again, and repeats
-//! until no new account blocks. Repeating matters: an account that blocks no longer adds its
+//! until no new account blocks (after the first round replaying only the checks the previous
+//! round moved: a check's verdicts depend on its own statements alone). Repeating matters: an account that blocks no longer adds its
 //! allowlist above it, and a smaller allowlist may deny an event elsewhere. It ends, since each
 //! round adds at least one (check, account) pair and none is ever removed. An account whose
 //! window was not read completely blocks a `block` check like one not fully collected: an
@@ -58,6 +59,8 @@ pub struct Placed {
     pub plan: Plan,
     /// The runs placed: the given runs with the activity blocks applied.
     pub runs: Vec<CheckRun>,
+    /// How many times the organization was placed and replayed (1 when no account blocks).
+    pub rounds: usize,
     /// What the replay found.
     pub report: Report,
 }
@@ -153,10 +156,24 @@ pub fn place(
         }
     }
     let mut found: BTreeMap<(&'static str, AccountId), Findings> = BTreeMap::new();
-    let (plan, last) = loop {
+    // Each round replays only the checks whose placement the previous round changed.
+    let mut changed: Option<BTreeSet<&str>> = None;
+    let mut verdicts = Verdicts::default();
+    let mut rounds = 0;
+    let plan = loop {
+        rounds += 1;
         let plan = placement::place(org, existing, settings, &runs, statements)?;
-        let verdicts = evaluate(&plan, replay, org)?;
-        let mut blocked = false;
+        let round = evaluate(&plan, replay, org, changed.as_ref())?;
+        match &changed {
+            None => verdicts = round,
+            Some(checks) => {
+                verdicts
+                    .checks
+                    .retain(|check, _| !checks.contains(check.as_str()));
+                verdicts.checks.extend(round.checks);
+            }
+        }
+        let mut next = BTreeSet::new();
         for run in &mut runs {
             if run.activity != ActivityMode::Block || !replayed[run.check_id] {
                 continue;
@@ -164,14 +181,16 @@ pub fn place(
             for (account, findings) in verdicts.checks.get(run.check_id).into_iter().flatten() {
                 if findings.denied.count > 0 && block_denied(run, account, findings.denied.count) {
                     found.insert((run.check_id, account.clone()), findings.clone());
-                    blocked = true;
+                    next.insert(run.check_id);
                 }
             }
         }
-        if !blocked {
-            break (plan, verdicts);
+        if next.is_empty() {
+            break plan;
         }
+        changed = Some(next);
     };
+    let last = verdicts;
     let evidence = super::external_accounts(replay.activity, org);
     let checks = runs
         .iter()
@@ -194,6 +213,7 @@ pub fn place(
     Ok(Placed {
         plan,
         runs,
+        rounds,
         report: Report {
             window,
             checks,
@@ -202,8 +222,14 @@ pub fn place(
     })
 }
 
-/// Replays the window against every policy document of `plan`.
-fn evaluate(plan: &Plan, replay: Replay<'_>, org: &Organization) -> Result<Verdicts, AnalyzeError> {
+/// Replays the window against every policy document of `plan` (for the checks in `only`, or
+/// all).
+fn evaluate(
+    plan: &Plan,
+    replay: Replay<'_>,
+    org: &Organization,
+    only: Option<&BTreeSet<&str>>,
+) -> Result<Verdicts, AnalyzeError> {
     let documents: Vec<(&str, CheckKind, Value)> = plan
         .targets
         .iter()
@@ -222,12 +248,13 @@ fn evaluate(plan: &Plan, replay: Replay<'_>, org: &Organization) -> Result<Verdi
             document,
         })
         .collect();
-    super::evaluate(
+    super::evaluate_checks(
         replay.activity,
         &planned,
         org,
         replay.facts,
         replay.partition,
+        only,
     )
     .map_err(|e| {
         AnalyzeError::Settings(format!(
