@@ -195,7 +195,12 @@ fn a_denied_recent_event_moves_the_guardrail_down() {
     assert_eq!(account["denied"]["last_seen"], "2026-11-09T08:15:00Z");
     assert_eq!(
         account["denied"]["principals"],
-        json!([format!("arn:aws:sts::{CLEAN}:assumed-role/ci-pipeline/ci")])
+        json!([format!("arn:aws:sts::{CLEAN}:assumed-role/ci-pipeline")])
+    );
+    // The examples keep the session.
+    assert_eq!(
+        account["denied"]["examples"][0]["principal"],
+        format!("arn:aws:sts::{CLEAN}:assumed-role/ci-pipeline/ci")
     );
     assert_eq!(account["denied"]["examples"].as_array().unwrap().len(), 2);
     // The allowed path was not denied, nor counted as undecidable.

@@ -88,7 +88,9 @@ pub struct Summary {
     pub first_seen: Option<String>,
     /// The latest `eventTime`.
     pub last_seen: Option<String>,
-    /// Who made them: principal ARNs, or `account <id>` where the event gives no ARN.
+    /// Who made them: principal ARNs (a role session's without its session name, so that
+    /// a pipeline's thousand sessions are one role), or `account <id>` where the event gives
+    /// no ARN. The examples keep the whole ARN.
     pub principals: BTreeSet<String>,
     /// The `Sid`s of the statements involved.
     pub statements: BTreeSet<String>,
@@ -431,6 +433,22 @@ pub fn gaps(activity: &Activity, org: &Organization) -> BTreeMap<AccountId, Vec<
     out
 }
 
+/// A principal ARN without what changes with every session: the session name of an
+/// assumed-role ARN (`arn:aws:sts::111111111111:assumed-role/ci/run-42` ->
+/// `arn:aws:sts::111111111111:assumed-role/ci`); anything else as it is.
+pub fn principal_identity(arn: &str) -> &str {
+    match arn.find(":assumed-role/") {
+        Some(at) => {
+            let role = at + ":assumed-role/".len();
+            match arn[role..].find('/') {
+                Some(slash) => &arn[..role + slash],
+                None => arn,
+            }
+        }
+        None => arn,
+    }
+}
+
 fn replay_event(
     event: &Event,
     ctx: Context<'_>,
@@ -439,18 +457,26 @@ fn replay_event(
 ) {
     out.events += 1;
     let request = Request::new(event, ctx);
-    let principal = event
-        .principal
-        .arn
-        .clone()
-        .or_else(|| {
-            event
+    // Made once, and only for an event that is denied or undecidable somewhere.
+    let who: std::cell::OnceCell<(String, String)> = std::cell::OnceCell::new();
+    let principal = || {
+        who.get_or_init(|| {
+            let full = event
                 .principal
-                .account
-                .as_ref()
-                .map(|a| format!("account {a}"))
+                .arn
+                .clone()
+                .or_else(|| {
+                    event
+                        .principal
+                        .account
+                        .as_ref()
+                        .map(|a| format!("account {a}"))
+                })
+                .unwrap_or_else(|| format!("a {} principal", event.principal.kind));
+            let identity = principal_identity(&full).to_owned();
+            (full, identity)
         })
-        .unwrap_or_else(|| format!("a {} principal", event.principal.kind));
+    };
     let mut record = |check: &str, account: &AccountId, outcome: Outcome| {
         let (sid, reason, denied) = match outcome {
             Outcome::Denied(sid) => (sid, None, true),
@@ -470,14 +496,15 @@ fn replay_event(
         } else {
             &mut findings.undecidable
         };
-        summary.count(event, &principal, sid.as_deref(), reason.as_deref(), || {
+        let (full, identity) = principal();
+        summary.count(event, identity, sid.as_deref(), reason.as_deref(), || {
             Example {
                 time: event.time.clone(),
                 id: event.id.clone(),
                 account: event.account.to_string(),
                 region: event.region.clone(),
                 action: request.action.clone(),
-                principal: principal.clone(),
+                principal: full.clone(),
                 statement: sid.clone(),
                 reason: reason.clone(),
                 error_code: event.error_code.clone(),
