@@ -235,10 +235,17 @@ fn segments(arn: &str) -> Option<Vec<&str>> {
     (parts.len() == 6).then_some(parts)
 }
 
-/// Segment-by-segment matching, when both are six-segment ARNs.
+/// Segment-by-segment matching, when both are six-segment ARNs (without collecting the
+/// segments: this runs for every event and wildcard pattern).
 fn by_segment(p: &str, arn: &str) -> Option<bool> {
-    let (p, a) = (segments(p)?, segments(arn)?);
-    Some(p.iter().zip(&a).all(|(p, a)| glob_match_with(p, a, false)))
+    if p.matches(':').take(5).count() < 5 || arn.matches(':').take(5).count() < 5 {
+        return None;
+    }
+    Some(
+        p.splitn(6, ':')
+            .zip(arn.splitn(6, ':'))
+            .all(|(p, a)| glob_match_with(p, a, false)),
+    )
 }
 
 impl DenyStatement {
