@@ -893,10 +893,10 @@ fn activity_line(activity: &CheckActivity) -> String {
     }
     let accounts = activity
         .accounts
-        .values()
+        .iter()
         .filter(|a| a.denied.count > 0)
         .count();
-    let blocking = activity.accounts.values().filter(|a| a.blocks).count();
+    let blocking = activity.accounts.iter().filter(|a| a.blocks).count();
     format!(
         "{} denied in {} ({} blocking, mode {}), {} undecidable",
         placement::Plural(

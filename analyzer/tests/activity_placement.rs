@@ -153,6 +153,14 @@ fn blocking<'a>(check: &'a Value, account: &str) -> Option<&'a Value> {
         .find(|b| b["id"] == account)
 }
 
+/// The entry for `account` in a list of per-account entries.
+fn by_account<'a>(list: &'a Value, account: &str) -> Option<&'a Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["account"] == account)
+}
+
 fn recent_user_creation() -> Vec<Call> {
     vec![
         create_user("2026-11-02T08:15:00Z", CLEAN, "/"),
@@ -188,7 +196,7 @@ fn a_denied_recent_event_moves_the_guardrail_down() {
     let activity = &after["activity"];
     assert_eq!(activity["mode"], "block");
     assert_eq!(activity["replayed"], true);
-    let account = &activity["accounts"][CLEAN];
+    let account = by_account(&activity["accounts"], CLEAN).unwrap();
     assert_eq!(account["blocks"], true);
     assert_eq!(account["denied"]["count"], 2);
     assert_eq!(account["denied"]["first_seen"], "2026-11-02T08:15:00Z");
@@ -205,7 +213,7 @@ fn a_denied_recent_event_moves_the_guardrail_down() {
     assert_eq!(account["denied"]["examples"].as_array().unwrap().len(), 2);
     // The allowed path was not denied, nor counted as undecidable.
     assert!(
-        activity["accounts"].get("555555555555").is_none(),
+        by_account(&activity["accounts"], "555555555555").is_none(),
         "{activity:#}"
     );
     // Under the final plan, no attachment denies anything.
@@ -242,7 +250,10 @@ fn warn_reports_the_denied_events_without_moving_the_guardrail() {
     let activity = &warned["activity"];
     assert_eq!(activity["mode"], "warn");
     assert_eq!(activity["denied"]["count"], 2);
-    assert_eq!(activity["accounts"][CLEAN]["blocks"], false);
+    assert_eq!(
+        by_account(&activity["accounts"], CLEAN).unwrap()["blocks"],
+        false
+    );
     // The attachment covering the account reports the events it would have denied.
     let rec = warned["recommendations"]
         .as_array()
@@ -284,7 +295,7 @@ fn an_unread_window_blocks_like_a_collection_gap_never_as_no_activity() {
     assert!(matches!(activity.source, Source::S3 { .. }));
 
     let strict_window = summary(&analyze(&snapshot, &settings("block")).unwrap());
-    let gaps = &strict_window["activity"]["gaps"][CLEAN];
+    let gaps = &by_account(&strict_window["activity"]["gaps"], CLEAN).unwrap()["gaps"];
     assert_eq!(
         gaps,
         &json!(["us-east-1 2026-11-05: GetObject: AccessDenied: denied"])
@@ -299,7 +310,10 @@ fn an_unread_window_blocks_like_a_collection_gap_never_as_no_activity() {
     );
     // `warn` reports the gap and keeps the coverage.
     let warned = summary(&analyze(&snapshot, &settings("warn")).unwrap());
-    assert_eq!(warned["activity"]["gaps"][CLEAN], *gaps);
+    assert_eq!(
+        by_account(&warned["activity"]["gaps"], CLEAN).unwrap()["gaps"],
+        *gaps
+    );
     assert!(covered(check(&warned, CHECK)).contains(&CLEAN.to_owned()));
 }
 
@@ -329,7 +343,7 @@ fn a_wildcard_rcp_finding_gains_the_external_callers_seen_as_evidence() {
     let kms = check(&s, "deny_kms_third_party_access");
     assert_eq!(
         kms["activity"]["evidence"],
-        json!({WILDCARD_KMS: {key_arn.clone(): [OUTSIDER]}})
+        json!([{"account": WILDCARD_KMS, "resources": {key_arn.clone(): [OUTSIDER]}}])
     );
     // Evidence only: never in an allowlist.
     for rec in kms["recommendations"].as_array().unwrap() {
@@ -432,7 +446,7 @@ proptest::proptest! {
         for account in &denied {
             let b = blocking(after, account).unwrap();
             proptest::prop_assert_eq!(&b["violations"]["denied_recent_activity"], &json!(1));
-            proptest::prop_assert_eq!(&after["activity"]["accounts"][*account]["blocks"], &json!(true));
+            proptest::prop_assert_eq!(&by_account(&after["activity"]["accounts"], account).unwrap()["blocks"], &json!(true));
         }
         for rec in after["recommendations"].as_array().unwrap() {
             proptest::prop_assert_eq!(&rec["activity"]["denied"]["count"], &json!(0));
@@ -442,4 +456,22 @@ proptest::proptest! {
         proptest::prop_assert_eq!(covered(check(&warned, CHECK)), before);
         proptest::prop_assert_eq!(&check(&warned, CHECK)["activity"]["denied"]["count"], &json!(denied.len()));
     }
+}
+
+/// Exclude mode redacts the organization's account IDs from the activity too, and the
+/// summary stays a valid document without repeated keys (accounts are listed, not keys).
+#[test]
+fn exclude_mode_redacts_the_activity() {
+    let snapshot = with_activity(&recent_user_creation());
+    let mut settings = settings("block");
+    settings.exclude_account_ids = true;
+    let outputs = analyze(&snapshot, &settings).unwrap();
+    let text =
+        String::from_utf8(outputs.files[&OutputFile::new(Area::Out, "summary.json")].clone())
+            .unwrap();
+    assert!(!text.contains(CLEAN), "{text}");
+    let summary: Value = serde_json::from_str(&text).unwrap();
+    let c = check(&summary, CHECK);
+    assert_eq!(c["activity"]["accounts"][0]["account"], "REDACTED");
+    assert_eq!(c["activity"]["accounts"][0]["denied"]["count"], 2);
 }

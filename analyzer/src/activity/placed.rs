@@ -89,9 +89,19 @@ pub struct WindowSummary {
     pub events: u64,
     /// The catalog selectors collected (`ec2:RunInstances`, `kms:*`, ...), sorted.
     pub selectors: Vec<String>,
-    /// Accounts whose window was not read completely, with one line per part not read: the
-    /// absence of findings there proves nothing.
-    pub gaps: BTreeMap<AccountId, Vec<String>>,
+    /// Accounts whose window was not read completely, by ID, with one line per part not
+    /// read: the absence of findings there proves nothing.
+    pub gaps: Vec<AccountGaps>,
+}
+
+/// One account whose window was not read completely. (Accounts are listed, not map keys,
+/// so that exclude mode's redaction leaves a valid document.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AccountGaps {
+    /// The account ID.
+    pub account: AccountId,
+    /// One line per part not read (`us-east-1 2026-01-10: GetObject: AccessDenied: ...`).
+    pub gaps: Vec<String>,
 }
 
 /// What the replay found for one check.
@@ -107,19 +117,30 @@ pub struct CheckActivity {
     /// Events whose outcome cannot be decided (never counted as not denied), over every
     /// account.
     pub undecidable: Summary,
-    /// Per account with denied or undecidable events.
-    pub accounts: BTreeMap<AccountId, AccountActivity>,
+    /// Per account with denied or undecidable events, by ID.
+    pub accounts: Vec<AccountActivity>,
     /// Third-party RCP checks: per account holding a `wildcard_principal` finding, per
     /// resource named by the events (`(resource not named)` when none is), the accounts
     /// outside the organization seen calling into it in the window. Evidence for the
     /// reviewer, beside the finding: never added to an allowlist.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub evidence: BTreeMap<AccountId, BTreeMap<String, BTreeSet<String>>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<AccountEvidence>,
+}
+
+/// The external callers seen in one account holding a `wildcard_principal` finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AccountEvidence {
+    /// The account ID.
+    pub account: AccountId,
+    /// Per resource named by the events, the accounts outside the organization seen calling.
+    pub resources: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// What the replay found for one check in one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccountActivity {
+    /// The account ID.
+    pub account: AccountId,
     /// Whether these events make the account block the check (`block` mode).
     pub blocks: bool,
     /// Events the guardrail would have denied: for an account that blocks, under the plan
@@ -208,7 +229,10 @@ pub fn place(
         },
         events: replay.activity.events.len() as u64,
         selectors: replay.activity.selectors.clone(),
-        gaps,
+        gaps: gaps
+            .into_iter()
+            .map(|(account, gaps)| AccountGaps { account, gaps })
+            .collect(),
     };
     Ok(Placed {
         plan,
@@ -322,6 +346,7 @@ fn check_activity(
         accounts.insert(
             account.clone(),
             AccountActivity {
+                account: account.clone(),
                 blocks: false,
                 denied: findings.denied.clone(),
                 undecidable: findings.undecidable.clone(),
@@ -333,6 +358,7 @@ fn check_activity(
             accounts.insert(
                 account.clone(),
                 AccountActivity {
+                    account: account.clone(),
                     blocks: true,
                     denied: findings.denied.clone(),
                     undecidable: findings.undecidable.clone(),
@@ -351,8 +377,11 @@ fn check_activity(
         replayed,
         denied,
         undecidable,
-        accounts,
-        evidence: wildcard_evidence(run, evidence),
+        accounts: accounts.into_values().collect(),
+        evidence: wildcard_evidence(run, evidence)
+            .into_iter()
+            .map(|(account, resources)| AccountEvidence { account, resources })
+            .collect(),
     }
 }
 
