@@ -258,8 +258,8 @@ fn denied_accounts(summary: &[u8]) -> anyhow::Result<usize> {
     Ok(summary["checks"].as_array().map_or(0, |checks| {
         checks
             .iter()
-            .filter_map(|c| c["activity"]["accounts"].as_object())
-            .flat_map(|accounts| accounts.values())
+            .filter_map(|c| c["activity"]["accounts"].as_array())
+            .flatten()
             .filter(|a| a["denied"]["count"].as_u64().unwrap_or(0) > 0)
             .count()
     }))
