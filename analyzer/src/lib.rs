@@ -105,7 +105,20 @@ pub fn analyze_into(
     settings.validate_against(&snapshot.organization)?;
     let statements = checks::statement_source(snapshot, settings)?;
     let runs = checks::run_checks_into(snapshot, settings, sink)?;
-    summary::outputs_into(snapshot, settings, &runs, &statements, sink)
+    let facts = snapshot
+        .activity
+        .as_ref()
+        .map(|_| activity::facts::Facts::from_snapshot(snapshot));
+    let replay = snapshot
+        .activity
+        .as_ref()
+        .zip(facts.as_ref())
+        .map(|(activity, facts)| activity::placed::Replay {
+            activity,
+            facts,
+            partition: &snapshot.meta.partition,
+        });
+    summary::outputs_into(snapshot, settings, &runs, &statements, replay, sink)
 }
 
 impl From<placement::PlacementError> for AnalyzeError {

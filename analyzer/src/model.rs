@@ -107,6 +107,33 @@ pub struct CheckRun {
     /// `checks.<id>.require_allowlist`: never place the guardrail where its allowlist would
     /// be empty.
     pub require_allowlist: bool,
+    /// `checks.<id>.activity`: what a recent event the planned guardrail would have denied
+    /// does to placement (only with a snapshot that holds activity).
+    pub activity: ActivityMode,
+}
+
+/// `checks.<id>.activity`: what the activity replay does with an event the planned guardrail
+/// would have denied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityMode {
+    /// The event's account blocks the guardrail like a violating resource (reason
+    /// `denied_recent_activity`), and an account whose window was not read completely blocks
+    /// like one not fully collected: placement moves the guardrail below them.
+    #[default]
+    Block,
+    /// The events are reported; placement does not move.
+    Warn,
+}
+
+impl ActivityMode {
+    /// `block` or `warn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityMode::Block => "block",
+            ActivityMode::Warn => "warn",
+        }
+    }
 }
 
 /// One IAM policy statement as JSON (keys sorted, so its text is deterministic).

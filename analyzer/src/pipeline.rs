@@ -31,8 +31,24 @@
 //! (decompress whole, then parse account by account) 40.5% slower (5.03 s, 1,245 MiB).
 
 use headroom_schemas::ReadError;
+use headroom_schemas::activity::Activity;
+use headroom_schemas::version::FormatVersion;
 
+use crate::activity::facts::Facts;
+use crate::activity::placed::Replay;
 use crate::{AnalyzeError, Settings, Sink, checks, output, summary};
+
+/// The first snapshot format that can hold an `activity` section.
+const ACTIVITY_SINCE: FormatVersion = FormatVersion { major: 1, minor: 2 };
+
+/// What [`check_as_read`] gathered.
+struct Read {
+    verdicts: Vec<checks::AccountVerdicts>,
+    /// The `activity` section, if the snapshot has one.
+    activity: Option<Box<Activity>>,
+    /// The inventories' facts for the replay (empty unless asked for).
+    facts: Facts,
+}
 
 /// Why [`analyze_bytes_into`] stopped.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +98,16 @@ pub fn analyze_bytes_into(
         let evaluated = head.as_deref().map(move |head| -> Result<_, AnalyzeError> {
             settings.validate_against(&head.organization)?;
             let checker = checks::Checker::new(&head.organization, &head.meta, settings)?;
-            let verdicts = check_as_read(events, &checker, holding)?;
-            checker.runs(verdicts, holding)
+            // Only a snapshot of format 1.2 or later can hold activity, which comes after the
+            // inventories: keep the few facts the replay reads while they pass.
+            let facts =
+                (head.format_version >= ACTIVITY_SINCE).then_some(head.meta.partition.as_str());
+            let read = check_as_read(events, &checker, facts, holding)?;
+            Ok((
+                checker.runs(read.verdicts, holding)?,
+                read.activity,
+                read.facts,
+            ))
         });
         // The snapshot's own error comes first.
         let read = reader
@@ -96,15 +120,20 @@ pub fn analyze_bytes_into(
             )
             .into());
         };
-        let runs = evaluated?;
+        let (runs, activity, facts) = evaluated?;
         // Placement and the rest read only the organization, the policies and the metadata.
         let head = std::sync::Arc::try_unwrap(head).unwrap_or_else(|shared| (*shared).clone());
         let snapshot = head.into_snapshot_without_inventories();
         let statements = checks::statement_source(&snapshot, settings)?;
+        let replay = activity.as_deref().map(|activity| Replay {
+            activity,
+            facts: &facts,
+            partition: &snapshot.meta.partition,
+        });
         // The reports held during the parse go out while placement runs.
         let (released, stdout) = rayon::join(
             || holding.release(),
-            || summary::outputs_into(&snapshot, settings, &runs, &statements, holding),
+            || summary::outputs_into(&snapshot, settings, &runs, &statements, replay, holding),
         );
         released.map_err(AnalyzeError::from)?;
         Ok(stdout?)
@@ -116,17 +145,23 @@ pub fn analyze_bytes_into(
 /// left to it) and hands each account to a worker; when `2 x workers` accounts are already
 /// waiting, it checks the account itself, which also stops it receiving, so the parser waits
 /// instead of piling up inventories in memory.
+///
+/// With `facts` (the partition), it also keeps the facts of each inventory the activity
+/// replay reads ([`Facts`]); it keeps the `activity` section whenever it comes.
 fn check_as_read(
     events: impl Iterator<Item = headroom_schemas::Streamed> + Send,
     checker: &checks::Checker<'_>,
+    facts: Option<&str>,
     sink: &dyn Sink,
-) -> Result<Vec<checks::AccountVerdicts>, AnalyzeError> {
+) -> Result<Read, AnalyzeError> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let limit = 2 * rayon::current_num_threads();
     let waiting = AtomicUsize::new(0);
     let verdicts = Mutex::new(Vec::new());
+    let gathered = Mutex::new(Facts::default());
+    let mut activity = None;
     let failure: Mutex<Option<AnalyzeError>> = Mutex::new(None);
     let check = |id: &headroom_schemas::AccountId,
                  inventory: &headroom_schemas::AccountInventory| {
@@ -136,6 +171,14 @@ fn check_as_read(
             .is_some();
         if failed {
             return; // keep draining so the parser can finish; its error comes first
+        }
+        if let Some(partition) = facts {
+            let mut one = Facts::default();
+            one.add_account(partition, id, inventory);
+            gathered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .merge(one);
         }
         match checker.account(id, Some(inventory), sink) {
             Ok(Some(account)) => verdicts
@@ -153,8 +196,13 @@ fn check_as_read(
     };
     rayon::scope(|scope| {
         for event in events {
-            let headroom_schemas::Streamed::Account(id, inventory) = event else {
-                continue;
+            let (id, inventory) = match event {
+                headroom_schemas::Streamed::Account(id, inventory) => (id, inventory),
+                headroom_schemas::Streamed::Activity(section) => {
+                    activity = Some(section);
+                    continue;
+                }
+                headroom_schemas::Streamed::Head(_) => continue,
             };
             if waiting.load(Ordering::Acquire) >= limit {
                 check(&id, &inventory);
@@ -174,7 +222,13 @@ fn check_as_read(
     {
         return Err(e);
     }
-    Ok(verdicts
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner))
+    Ok(Read {
+        verdicts: verdicts
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        activity,
+        facts: gathered
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    })
 }

@@ -122,7 +122,7 @@ impl std::fmt::Display for Label<'_> {
 }
 
 /// `1 noun`, `2 nouns`, written straight into the text that contains it.
-struct Plural<'a>(usize, &'a str);
+pub(crate) struct Plural<'a>(pub(crate) usize, pub(crate) &'a str);
 
 impl std::fmt::Display for Plural<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

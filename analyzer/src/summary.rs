@@ -5,7 +5,10 @@
 //! skipped, inactive and blocking accounts, allowlists, reasoning) and every generated policy
 //! (name, Terraform resource and file, size against the limit, checks and Sids). Its JSON Schema
 //! is generated from these types into `documentation/summary.schema.json` (a test keeps it
-//! fresh). Version 1.0; additions bump the minor, changes of meaning the major.
+//! fresh). Additions bump the minor, changes of meaning the major: 1.1 is written for a
+//! snapshot without activity (byte for byte what earlier releases wrote), 1.2 when the snapshot
+//! holds an `activity` section, whose replay adds the `activity` fields (top level, per check,
+//! per recommendation; see `documentation/ACTIVITY.md`).
 //!
 //! Exclude mode (`exclude_account_ids`) redacts the organization's account IDs from
 //! `summary.json` and stdout as it does from reports; the Terraform keeps them, since it must
@@ -21,6 +24,8 @@ use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::activity::Findings;
+use crate::activity::placed::{self, CheckActivity, Replay, Report, WindowSummary};
 use crate::model::{CheckKind, CheckRun};
 use crate::output::{Area, OutputFile, Sink};
 use crate::placement::{
@@ -42,10 +47,21 @@ pub fn outputs_into(
     settings: &Settings,
     runs: &[CheckRun],
     statements: &StatementSource<'_>,
+    replay: Option<Replay<'_>>,
     sink: &dyn Sink,
 ) -> Result<String, AnalyzeError> {
     let org = &snapshot.organization;
-    let plan = placement::place(org, &snapshot.policies, settings, runs, statements)?;
+    let (plan, report) = match replay {
+        Some(replay) => {
+            let placed =
+                placed::place(org, &snapshot.policies, settings, runs, statements, replay)?;
+            (placed.plan, Some(placed.report))
+        }
+        None => (
+            placement::place(org, &snapshot.policies, settings, runs, statements)?,
+            None,
+        ),
+    };
     let is_member = |id: &str| org.accounts.contains_key(id);
     let names = render::names_for(
         &plan,
@@ -75,7 +91,10 @@ pub fn outputs_into(
             Ok(())
         },
         || -> Result<String, AnalyzeError> {
-            let summary = summary(&plan, &names, facts, &settings.limits, quotas);
+            let mut summary = summary(&plan, &names, facts, &settings.limits, quotas);
+            if let Some(report) = &report {
+                with_activity(&mut summary, &plan, report);
+            }
             let (written, text) = rayon::join(
                 || {
                     // Hundreds of megabytes for a large organization: streamed, never whole.
@@ -92,7 +111,7 @@ pub fn outputs_into(
     terraform?;
     // The plan of a large organization is millions of small allocations: free it on a worker
     // instead of making the caller wait.
-    rayon::spawn(move || drop((plan, names)));
+    rayon::spawn(move || drop((plan, names, report)));
     summary
 }
 
@@ -124,6 +143,11 @@ pub struct Summary<'a> {
     /// Where an earlier Headroom plan attached a check that this plan no longer attaches there
     /// (applying it removes those attachments): SCPs first, each kind by check ID.
     pub removals: &'a [CheckRemovals],
+    /// The activity window replayed against the plan (since 1.2; only when the snapshot holds
+    /// activity): its days, source, events and the accounts whose window was not read
+    /// completely.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<&'a WindowSummary>,
 }
 
 /// `major.minor` of the summary format.
@@ -185,6 +209,10 @@ pub struct CheckSummary<'a> {
     /// Clean accounts no attachment covers (their own target is full, or the check's
     /// statement is too large even for them alone), with why.
     pub uncovered_accounts: &'a [UncoveredAccount],
+    /// What replaying the activity window against the plan found (since 1.2; only when the
+    /// snapshot holds activity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<&'a CheckActivity>,
 }
 
 /// One attachment of one check.
@@ -223,6 +251,11 @@ pub struct RecommendationSummary<'a> {
     pub terraform_file: &'a str,
     /// The names of the new policies holding this check's statements at this target.
     pub policies: Vec<&'a str>,
+    /// The events of the activity window this attachment would have denied, and those it
+    /// might have (undecidable), over the accounts it covers, skipped and inactive ones
+    /// included (since 1.2; only when the snapshot holds activity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Findings>,
 }
 
 /// The new policies of one type for one target.
@@ -336,6 +369,7 @@ pub fn summary<'a>(
         checks,
         targets,
         removals: &plan.removals,
+        activity: None,
     }
 }
 
@@ -408,6 +442,7 @@ fn check_summary<'a>(
                             .collect()
                     })
                     .unwrap_or_default(),
+                activity: None,
             }
         })
         .collect();
@@ -420,6 +455,29 @@ fn check_summary<'a>(
         recommendations,
         blocking_accounts: &check.blocking_accounts,
         uncovered_accounts: &check.uncovered_accounts,
+        activity: None,
+    }
+}
+
+/// Adds what the replay found to `summary` (format 1.2).
+fn with_activity<'a>(summary: &mut Summary<'a>, plan: &'a Plan, report: &'a Report) {
+    summary.format_version.minor = 2;
+    summary.activity = Some(&report.window);
+    for (check, placement) in summary.checks.iter_mut().zip(&plan.checks) {
+        check.activity = report.checks.get(check.check_id);
+        for (rec, full) in check
+            .recommendations
+            .iter_mut()
+            .zip(&placement.recommendations)
+        {
+            let accounts = full
+                .covered_accounts
+                .iter()
+                .chain(&full.skipped_accounts)
+                .chain(&full.inactive_accounts)
+                .map(|a| &a.id);
+            rec.activity = Some(placed::findings_of(&report.last, check.check_id, accounts));
+        }
     }
 }
 
@@ -476,6 +534,7 @@ fn write_pretty(summary: &Summary<'_>, out: &mut dyn std::io::Write) -> std::io:
         checks: Vec::new(),
         targets: Vec::new(),
         removals: summary.removals,
+        activity: summary.activity,
     };
     let mut text = String::new();
     crate::pretty::append(&skeleton, &mut text)?;
@@ -625,6 +684,9 @@ pub fn stdout(
                 "Blocking Accounts",
                 &blocking(check.blocking_accounts),
             );
+            if let Some(activity) = check.activity {
+                line(&mut out, "Recent Activity", &activity_line(activity));
+            }
             if !check.uncovered_accounts.is_empty() {
                 let names: Vec<String> = check
                     .uncovered_accounts
@@ -821,6 +883,34 @@ impl Block<'_> {
         line(out, "Reasoning", &self.reasoning);
         let _ = writeln!(out, "{SEPARATOR}");
     }
+}
+
+/// `2 events denied in 1 account (blocking), 0 undecidable`, for the stdout summary.
+fn activity_line(activity: &CheckActivity) -> String {
+    if !activity.replayed {
+        return "not replayed: the snapshot's activity lacks some of the events this check denies"
+            .to_owned();
+    }
+    let accounts = activity
+        .accounts
+        .iter()
+        .filter(|a| a.denied.count > 0)
+        .count();
+    let blocking = activity.accounts.iter().filter(|a| a.blocks).count();
+    format!(
+        "{} denied in {} ({} blocking, mode {}), {} undecidable",
+        placement::Plural(
+            usize::try_from(activity.denied.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+        placement::Plural(accounts, "account"),
+        blocking,
+        activity.mode.as_str(),
+        placement::Plural(
+            usize::try_from(activity.undecidable.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+    )
 }
 
 fn line(out: &mut String, label: &str, value: &str) {

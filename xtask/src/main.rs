@@ -1,11 +1,13 @@
 //! Developer commands: `cargo xtask synth` writes a synthetic snapshot, `cargo xtask bench`
 //! measures `analyze`, `cargo xtask bench-activity` measures `collect`'s CloudTrail log-file
-//! reader, `cargo xtask converge` checks that the rollout loop settles, `cargo xtask
-//! fmt-snapshot` rewrites a snapshot in canonical form, `cargo xtask completions` and `cargo
-//! xtask man` generate shell completions and man pages of both binaries.
+//! reader, `cargo xtask bench-replay` what the activity replay adds to `analyze`, `cargo xtask
+//! converge` checks that the rollout loop settles, `cargo xtask fmt-snapshot` rewrites a
+//! snapshot in canonical form, `cargo xtask completions` and `cargo xtask man` generate shell
+//! completions and man pages of both binaries.
 
 mod bench;
 mod bench_activity;
+mod bench_replay;
 mod cli_docs;
 mod converge;
 mod synth;
@@ -36,6 +38,8 @@ enum Command {
     /// Benchmark `collect`'s CloudTrail log-file reader against its floor (gunzip and JSON
     /// parse of the same files) on generated logs and print a table.
     BenchActivity(bench_activity::Args),
+    /// Measure what the activity replay adds to `analyze` per million events.
+    BenchReplay(bench_replay::Args),
     /// Analyze a synthetic organization, apply the plan (modelled), analyze again: the
     /// Terraform and the summary must not change.
     Converge(converge::Args),
@@ -89,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::BenchActivity(args) => bench_activity::run(&args),
+        Command::BenchReplay(args) => bench_replay::run(&args),
         Command::Converge(args) => converge::run(&args),
         Command::LoadFloor { file, streaming } => bench::load_floor(&file, streaming),
         #[cfg(not(feature = "cli-docs"))]

@@ -119,6 +119,12 @@ impl Facts {
         }
     }
 
+    /// Adds the facts of other accounts (each key names its account, so none is replaced).
+    pub fn merge(&mut self, other: Facts) {
+        self.images.extend(other.images);
+        self.tags.extend(other.tags);
+    }
+
     /// The owner of `image` as `account` saw it in `region`; `None` when the inventory did
     /// not look it up (no instance of the account used it when `collect` ran).
     pub fn image_owner(

@@ -26,6 +26,11 @@ pub struct DenyStatement {
     /// `Resource` (true) or `NotResource` (false), with its patterns; `None` when the
     /// statement names neither (IAM refuses that; treated as undecidable).
     pub resource: Option<(bool, Vec<String>)>,
+    /// The patterns of `resource` without wildcards, for lookup: an allowlist of a thousand
+    /// ARNs is one search, not a thousand matches.
+    pub exact_resources: std::collections::BTreeSet<String>,
+    /// The patterns of `resource` with wildcards.
+    pub wildcard_resources: Vec<String>,
     /// `Principal` (`None` when absent, as in SCPs); `Some(true)` for `"*"`, `Some(false)` for
     /// anything else (undecidable here).
     pub principal_anyone: Option<bool>,
@@ -111,10 +116,17 @@ pub fn deny_statements(document: &Value) -> Result<Vec<DenyStatement>, DocumentE
                 }
             }
         }
+        let (wildcard_resources, exact_resources): (Vec<String>, _) = resource
+            .iter()
+            .flat_map(|(_, patterns)| patterns)
+            .cloned()
+            .partition(|p| p.contains(['*', '?']));
         out.push(DenyStatement {
             sid: s.get("Sid").and_then(Value::as_str).map(str::to_owned),
             action,
             resource,
+            exact_resources: exact_resources.into_iter().collect(),
+            wildcard_resources,
             principal_anyone,
             conditions,
         });
@@ -223,10 +235,17 @@ fn segments(arn: &str) -> Option<Vec<&str>> {
     (parts.len() == 6).then_some(parts)
 }
 
-/// Segment-by-segment matching, when both are six-segment ARNs.
+/// Segment-by-segment matching, when both are six-segment ARNs (without collecting the
+/// segments: this runs for every event and wildcard pattern).
 fn by_segment(p: &str, arn: &str) -> Option<bool> {
-    let (p, a) = (segments(p)?, segments(arn)?);
-    Some(p.iter().zip(&a).all(|(p, a)| glob_match_with(p, a, false)))
+    if p.matches(':').take(5).count() < 5 || arn.matches(':').take(5).count() < 5 {
+        return None;
+    }
+    Some(
+        p.splitn(6, ':')
+            .zip(arn.splitn(6, ':'))
+            .all(|(p, a)| glob_match_with(p, a, false)),
+    )
 }
 
 impl DenyStatement {
@@ -245,11 +264,22 @@ impl DenyStatement {
         let Some((positive, patterns)) = &self.resource else {
             return Truth::Unknown("the statement has neither `Resource` nor `NotResource`".into());
         };
-        // Any pattern covering it: `Resource` applies, `NotResource` does not.
+        // Any pattern covering it: `Resource` applies, `NotResource` does not. A pattern
+        // without wildcards covers a known ARN exactly when it equals it.
+        let covered = if *positive { Truth::True } else { Truth::False };
+        let patterns = match resource {
+            ResourceArn::Known(arn) => {
+                if self.exact_resources.contains(arn) {
+                    return covered;
+                }
+                &self.wildcard_resources
+            }
+            ResourceArn::Partial { .. } | ResourceArn::Unknown(_) => patterns,
+        };
         let mut unknown = None;
         for p in patterns {
             match pattern_covers(p, resource) {
-                Truth::True => return if *positive { Truth::True } else { Truth::False },
+                Truth::True => return covered,
                 Truth::False => {}
                 Truth::Unknown(why) => unknown = Some(why),
             }

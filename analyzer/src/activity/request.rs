@@ -103,7 +103,11 @@ fn first<'e>(event: &'e Event, name: &str) -> Option<&'e str> {
 impl<'e> Request<'e> {
     /// The request of `event`.
     pub fn new(event: &'e Event, ctx: Context<'e>) -> Self {
-        let action = action_of(&event.source, &event.name);
+        Self::with_action(event, ctx, action_of(&event.source, &event.name))
+    }
+
+    /// The request of `event`, whose IAM action (`action_of` its source and name) is known.
+    pub fn with_action(event: &'e Event, ctx: Context<'e>, action: String) -> Self {
         let authorizations = authorizations(event, &action, ctx.partition);
         Self {
             event,
@@ -116,21 +120,12 @@ impl<'e> Request<'e> {
     /// Whether the call was made by an AWS service or a service-linked role, neither of which
     /// SCPs restrict ("SCPs don't affect service-linked roles", AWS Organizations User Guide).
     pub fn exempt_from_scps(&self) -> bool {
-        let p = &self.event.principal;
-        p.kind == "AWSService"
-            || [&p.arn, &p.issuer_arn]
-                .into_iter()
-                .flatten()
-                .any(|arn| arn.contains(":role/aws-service-role/"))
+        exempt_from_scps(self.event)
     }
 
     /// The principal's account, if the event names a 12-digit one.
     pub fn principal_account(&self) -> Option<&'e str> {
-        self.event
-            .principal
-            .account
-            .as_deref()
-            .filter(|a| is_account_id(a))
+        principal_account(self.event)
     }
 
     /// The value of condition key `key` (as written; names compare case-insensitively) for
@@ -370,6 +365,26 @@ impl<'e> Request<'e> {
             ),
         }
     }
+}
+
+/// Whether `event` was made by an AWS service or a service-linked role, neither of which
+/// SCPs restrict ("SCPs don't affect service-linked roles", AWS Organizations User Guide).
+pub fn exempt_from_scps(event: &Event) -> bool {
+    let p = &event.principal;
+    p.kind == "AWSService"
+        || [&p.arn, &p.issuer_arn]
+            .into_iter()
+            .flatten()
+            .any(|arn| arn.contains(":role/aws-service-role/"))
+}
+
+/// The principal's account of `event`, if it names a 12-digit one.
+pub fn principal_account(event: &Event) -> Option<&str> {
+    event
+        .principal
+        .account
+        .as_deref()
+        .filter(|a| is_account_id(a))
 }
 
 fn present(value: &str) -> KeyValue {

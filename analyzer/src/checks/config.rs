@@ -1,10 +1,12 @@
 //! The `checks` section of the configuration: every key names a check or an alias, a check is
-//! configured once, `enabled` and `require_allowlist` are booleans, and every other key is
-//! one of the check's own options (validated by the check's typed options).
+//! configured once, `enabled` and `require_allowlist` are booleans, `activity` is `block` or
+//! `warn`, and every other key is one of the check's own options (validated by the check's
+//! typed options).
 
 use std::collections::BTreeMap;
 
 use super::registry::{ALL, find};
+use crate::model::ActivityMode;
 use crate::{AnalyzeError, Settings};
 
 /// A check's resolved configuration.
@@ -14,7 +16,9 @@ pub struct CheckConfig {
     pub enabled: bool,
     /// `require_allowlist` (default false): refuse placements whose allowlist is empty.
     pub require_allowlist: bool,
-    /// The check's own options, `enabled` and `require_allowlist` removed.
+    /// `activity` (default `block`): what a recent event the guardrail would deny does.
+    pub activity: ActivityMode,
+    /// The check's own options, `enabled`, `require_allowlist` and `activity` removed.
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -61,6 +65,16 @@ pub fn resolve_config(
                 )));
             }
         };
+        let activity = match options.remove("activity") {
+            None => ActivityMode::Block,
+            Some(serde_json::Value::String(s)) if s == "block" => ActivityMode::Block,
+            Some(serde_json::Value::String(s)) if s == "warn" => ActivityMode::Warn,
+            Some(other) => {
+                return Err(AnalyzeError::Settings(format!(
+                    "checks.{key}.activity: expected `block` or `warn`, found {other}"
+                )));
+            }
+        };
         if require_allowlist && check.meta().empty_allowlist.is_none() {
             return Err(AnalyzeError::Settings(format!(
                 "checks.{key}.require_allowlist: `{id}` has no allowlist to require"
@@ -81,6 +95,7 @@ pub fn resolve_config(
                 CheckConfig {
                     enabled,
                     require_allowlist,
+                    activity,
                     options,
                 },
             ),
@@ -94,6 +109,7 @@ pub fn resolve_config(
                 CheckConfig {
                     enabled: true,
                     require_allowlist: false,
+                    activity: ActivityMode::Block,
                     options: serde_json::Map::new(),
                 },
                 |(_, config)| config,

@@ -85,15 +85,7 @@ pub fn checks_markdown() -> String {
             );
         }
         out.push_str(":\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n");
-        out.push_str(
-            "| `enabled` | boolean | `true` | Run the check and generate its policies. |\n",
-        );
-        if let Some(effect) = m.empty_allowlist {
-            let _ = writeln!(
-                out,
-                "| `require_allowlist` | boolean | `false` | Never attach the guardrail where its allowlist would be empty (there, {effect}); the accounts stay uncovered, with the reason. |"
-            );
-        }
+        common_options(&mut out, m);
         let schema = check.options_schema();
         for (key, prop) in common::schema_properties(&schema) {
             let _ = writeln!(
@@ -130,4 +122,19 @@ pub fn report_schemas() -> Vec<(&'static str, String)> {
             (c.meta().id, text)
         })
         .collect()
+}
+
+/// The options every check has: `enabled`, `activity`, and `require_allowlist` for a check
+/// with an allowlist.
+fn common_options(out: &mut String, m: &CheckMeta) {
+    out.push_str("| `enabled` | boolean | `true` | Run the check and generate its policies. |\n");
+    out.push_str(
+        "| `activity` | `block` or `warn` | `block` | With a snapshot holding activity: `block` makes an account where the planned guardrail would have denied a recent event block it like a violating resource (reason `denied_recent_activity`), and an account whose activity window was not read completely block it like one not fully collected; `warn` only reports them. See `ACTIVITY.md`. |\n",
+    );
+    if let Some(effect) = m.empty_allowlist {
+        let _ = writeln!(
+            out,
+            "| `require_allowlist` | boolean | `false` | Never attach the guardrail where its allowlist would be empty (there, {effect}); the accounts stay uncovered, with the reason. |"
+        );
+    }
 }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::config::resolve_config;
 use super::registry::{ALL, AccountScope, Check, CheckMeta, PolicyContext, PreparedCheck, find};
-use crate::model::{AccountStatus, AccountVerdict, CheckRun, Counts, Statement};
+use crate::model::{AccountStatus, AccountVerdict, ActivityMode, CheckRun, Counts, Statement};
 use crate::output::{Area, Collect, OutputFile, Sink};
 use crate::policy_document::OrgView;
 use crate::{AnalyzeError, Settings, report};
@@ -239,6 +239,8 @@ pub struct Checker<'a> {
     checks: Vec<Box<dyn PreparedCheck>>,
     /// `require_allowlist` of each check, aligned with `checks`.
     require_allowlist: Vec<bool>,
+    /// `activity` of each check, aligned with `checks`.
+    activity: Vec<ActivityMode>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -291,18 +293,21 @@ impl<'a> Checker<'a> {
         };
         let mut checks = Vec::new();
         let mut require_allowlist = Vec::new();
+        let mut activity = Vec::new();
         for check in ALL {
             if let Some(cfg) = config.get(check.meta().id)
                 && cfg.enabled
             {
                 checks.push(check.prepare(&cfg.options)?);
                 require_allowlist.push(cfg.require_allowlist);
+                activity.push(cfg.activity);
             }
         }
         Ok(Self {
             input,
             checks,
             require_allowlist,
+            activity,
         })
     }
 
@@ -343,14 +348,15 @@ impl<'a> Checker<'a> {
         let mut runs: Vec<CheckRun> = self
             .checks
             .iter()
-            .zip(&self.require_allowlist)
-            .map(|(check, &require_allowlist)| CheckRun {
+            .zip(self.require_allowlist.iter().zip(&self.activity))
+            .map(|(check, (&require_allowlist, &activity))| CheckRun {
                 check_id: check.meta().id,
                 kind: check.meta().kind,
                 verdicts: BTreeMap::new(),
                 configured_allowlist: check.configured_allowlist(&self.input.policy),
                 empty_allowlist: check.meta().empty_allowlist,
                 require_allowlist,
+                activity,
             })
             .collect();
         let add = |runs: &mut Vec<CheckRun>, account: AccountVerdicts| {

@@ -195,6 +195,7 @@ pub fn run(
         configured_allowlist: BTreeSet::new(),
         empty_allowlist: Some("every action of the stand-in statement is denied"),
         require_allowlist: false,
+        activity: headroom_analyzer::model::ActivityMode::Block,
     }
 }
 
