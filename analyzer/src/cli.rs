@@ -31,8 +31,7 @@ pub fn version() -> &'static str {
     name = "analyze",
     version = version(),
     about = "Analyze a Headroom snapshot: what each SCP/RCP guardrail would break today, where it can be attached safely, and the Terraform to attach it",
-    after_help = exit::HELP,
-    args_conflicts_with_subcommands = true
+    after_help = exit::HELP
 )]
 pub struct Args {
     /// `diff`: compare two runs instead of analyzing one.
@@ -213,6 +212,12 @@ pub type Outcome = u8;
 /// ([`exit::SUCCESS`], or [`exit::FOUND`] for `--fail-on`, [`exit::CHANGED`] for `diff`).
 pub fn run(args: &Args) -> Result<Outcome, Failure> {
     if let Some(Command::Diff(diff)) = &args.command {
+        if let Some(snapshot) = &args.snapshot {
+            return Err(Failure::Input(anyhow::anyhow!(
+                "`diff` compares two runs and analyzes nothing: write `analyze diff OLD NEW`, not `analyze {} diff ...`",
+                snapshot.display()
+            )));
+        }
         return run_diff(diff);
     }
     let demo = args.snapshot.is_none();

@@ -14,6 +14,6 @@ pub const FOUND: u8 = 3;
 pub const CHANGED: u8 = 4;
 
 /// The text appended to `--help`.
-pub const HELP: &str = "Exit codes: 0 success (for `diff`: no change); 1 runtime error (an output could not be written); \
+pub const HELP: &str = "Exit codes: 0 success; 1 runtime error (an output could not be written); \
 2 usage or input error (bad flags, bad config, unreadable or unsupported snapshot or summary); \
-3 `--fail-on` matched (the outputs were written); 4 `diff` found a change.";
+3 `--fail-on` matched (the outputs were written); 4 `analyze diff` found a change (0 when none).";

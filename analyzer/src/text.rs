@@ -11,6 +11,10 @@ use std::fmt::Write as _;
 use crate::render::escape_invisible as printable;
 use crate::view::{BlockerView, CheckView, View};
 
+/// The widest the target column is padded to; a longer name overflows its row.
+const MAX_TARGET_WIDTH: usize = 48;
+/// Target lines printed before the rest is counted instead.
+pub const MAX_TARGET_LINES: usize = 20;
 /// Blocker lines printed before the rest is counted instead.
 pub const MAX_BLOCKER_LINES: usize = 20;
 /// Collection gap lines printed before the rest is counted instead.
@@ -41,10 +45,12 @@ pub fn render(view: &View) -> String {
         printable(&org.collected_at),
     );
     let _ = writeln!(out, "{}", totals_line(t));
+    let _ = writeln!(out, "Policies: {}", view.quotas.join("; "));
     for warning in &view.warnings {
         let _ = writeln!(out, "Warning: {}", printable(warning));
     }
     table(view, &mut out);
+    targets(view, &mut out);
     blockers(view, &mut out);
     gaps(view, &mut out);
     out
@@ -117,6 +123,53 @@ fn table(view: &View, out: &mut String) {
             check.blocking,
             check.carved_out(),
             check.excluded
+        );
+    }
+}
+
+/// One line per Terraform file: where the guardrails land, how many, in what policies.
+fn targets(view: &View, out: &mut String) {
+    if view.terraform.is_empty() {
+        return;
+    }
+    let labels: Vec<String> = view
+        .terraform
+        .iter()
+        .map(|t| printable(&t.target))
+        .collect();
+    let width = labels
+        .iter()
+        .take(MAX_TARGET_LINES)
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("target".len(), MAX_TARGET_WIDTH);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  checks  policies (characters of limit)  terraform",
+        "target"
+    );
+    for (t, label) in view.terraform.iter().zip(&labels).take(MAX_TARGET_LINES) {
+        let policies: Vec<String> = t
+            .policies
+            .iter()
+            .map(|p| format!("{} of {}", p.size, p.max_size))
+            .collect();
+        let pad = width.saturating_sub(label.chars().count());
+        let _ = writeln!(
+            out,
+            "{label}{:pad$}  {:>6}  {:<31}  {}",
+            "",
+            t.checks.len(),
+            policies.join(", "),
+            printable(&t.file)
+        );
+    }
+    if view.terraform.len() > MAX_TARGET_LINES {
+        let _ = writeln!(
+            out,
+            "... and {} more (every target is in summary.md and summary.json)",
+            plural(view.terraform.len() - MAX_TARGET_LINES, "target")
         );
     }
 }

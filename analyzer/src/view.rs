@@ -26,6 +26,8 @@ pub struct View {
     pub totals: Totals,
     /// What must be known before applying, one sentence each.
     pub warnings: Vec<String>,
+    /// Per policy type: `SCPs 1 new + 6 existing (organization quota 10000)`.
+    pub quotas: Vec<String>,
     /// One per enabled check, SCPs first, each kind by ID.
     pub checks: Vec<CheckView>,
     /// The root and the OUs, depth first (OUs by name, then ID): a parent precedes its children.
@@ -363,6 +365,19 @@ pub fn build(
         },
         totals,
         warnings: summary.warnings.clone(),
+        quotas: summary
+            .organization_quotas
+            .iter()
+            .map(|q| {
+                format!(
+                    "{}s {} new + {} existing (organization quota {})",
+                    kind_name(q.kind),
+                    q.new_policies,
+                    q.existing_policies,
+                    q.quota
+                )
+            })
+            .collect(),
         checks,
         nodes,
         accounts,
