@@ -240,7 +240,8 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         let snapshot = headroom_schemas::read_with(&bytes, &settings.read_limits)
             .map_err(|e| Failure::Input(e.into()))?;
         if !args.quiet {
-            print_stdout(&crate::overview::render(&snapshot, &settings)).map_err(Failure::Runtime)?;
+            print_stdout(&crate::overview::render(&snapshot, &settings))
+                .map_err(Failure::Runtime)?;
         }
         return Ok(exit::SUCCESS);
     }

@@ -281,10 +281,16 @@ fn accounts(doc: &SummaryDoc) -> BTreeMap<&str, &str> {
 
 /// Compares two summaries.
 pub fn compare(old: &SummaryDoc, new: &SummaryDoc) -> Diff {
-    let old_checks: BTreeMap<&str, &Check> =
-        old.checks.iter().map(|c| (c.check_id.as_str(), c)).collect();
-    let new_checks: BTreeMap<&str, &Check> =
-        new.checks.iter().map(|c| (c.check_id.as_str(), c)).collect();
+    let old_checks: BTreeMap<&str, &Check> = old
+        .checks
+        .iter()
+        .map(|c| (c.check_id.as_str(), c))
+        .collect();
+    let new_checks: BTreeMap<&str, &Check> = new
+        .checks
+        .iter()
+        .map(|c| (c.check_id.as_str(), c))
+        .collect();
     let mut diff = Diff {
         old: Side {
             organization: old.organization.id.clone(),
@@ -401,7 +407,11 @@ pub fn text(diff: &Diff) -> String {
         printable(&diff.old.collected_at),
         printable(&diff.new.organization),
         printable(&diff.new.collected_at),
-        if diff.changed() { "changed" } else { "no change" }
+        if diff.changed() {
+            "changed"
+        } else {
+            "no change"
+        }
     );
     let mut section = |title: &str, lines: Vec<String>| {
         if !lines.is_empty() {
@@ -427,7 +437,10 @@ pub fn text(diff: &Diff) -> String {
             }
         )
     };
-    section("New blockers", diff.new_blockers.iter().map(blocker).collect());
+    section(
+        "New blockers",
+        diff.new_blockers.iter().map(blocker).collect(),
+    );
     section(
         "Resolved blockers",
         diff.resolved_blockers.iter().map(blocker).collect(),
@@ -442,7 +455,7 @@ pub fn text(diff: &Diff) -> String {
                     m.check_id, m.direction, m.old_level, m.new_level
                 );
                 if !m.targets_added.is_empty() {
-                    let _ = write!(line, "; now also at {}", m.targets_added.join(", "));
+                    let _ = write!(line, "; now at {}", m.targets_added.join(", "));
                 }
                 if !m.targets_removed.is_empty() {
                     let _ = write!(line, "; no longer at {}", m.targets_removed.join(", "));

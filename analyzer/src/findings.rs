@@ -39,7 +39,12 @@ fn finding(record: &Value) -> Option<Finding> {
         return None;
     };
     let reason = fields.get("reason")?.as_str()?;
-    let text = |key: &str| fields.get(key).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let text = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
     let by_kind = |matches: &dyn Fn(&str) -> bool| {
         let mut keys: Vec<&String> = fields.keys().filter(|k| matches(k)).collect();
         keys.sort();

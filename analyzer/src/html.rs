@@ -44,7 +44,16 @@ const TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SCRIPT: &str = include_str!("../templates/report.js");
 
 /// `[level, id, label, covered, allowlist, carved out, terraform file, reasoning]`.
-type TargetRow<'a> = (&'a str, &'a str, &'a str, usize, String, Vec<String>, &'a str, &'a str);
+type TargetRow<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    usize,
+    String,
+    Vec<String>,
+    &'a str,
+    &'a str,
+);
 /// `[resource, reason, region]`.
 type FindingRow<'a> = (&'a str, &'a str, &'a str);
 /// `[account index, status, why, findings, findings left out]`.
@@ -203,9 +212,7 @@ fn data(view: &View) -> Data<'_> {
                 (
                     n.id.as_str(),
                     n.name.as_str(),
-                    n.parent
-                        .and_then(|p| i64::try_from(p).ok())
-                        .unwrap_or(-1),
+                    n.parent.and_then(|p| i64::try_from(p).ok()).unwrap_or(-1),
                 )
             })
             .collect(),
@@ -296,7 +303,10 @@ pub fn render(view: &View) -> Result<String, minijinja::Error> {
         terraform_more: view.terraform.len().saturating_sub(MAX_TERRAFORM_ROWS),
         data: minijinja::Value::from_safe_string(script_json(&json)),
         script: minijinja::Value::from_safe_string(SCRIPT.to_owned()),
-        script_hash: format!("sha256-{}", base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))),
+        script_hash: format!(
+            "sha256-{}",
+            base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))
+        ),
     };
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);

@@ -130,9 +130,8 @@ pub fn analyze_into(
 pub fn summary_json_of(bytes: &[u8], settings: &Settings) -> Result<Vec<u8>, AnalyzeBytesError> {
     let sink = output::KeepOne::new(OutputFile::new(Area::Out, summary::SUMMARY_FILE));
     analyze_bytes_into(bytes, settings, &sink)?;
-    sink.into_kept().ok_or_else(|| {
-        AnalyzeError::Settings("the analysis made no summary.json".into()).into()
-    })
+    sink.into_kept()
+        .ok_or_else(|| AnalyzeError::Settings("the analysis made no summary.json".into()).into())
 }
 
 impl From<placement::PlacementError> for AnalyzeError {

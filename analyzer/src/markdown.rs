@@ -226,9 +226,17 @@ pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    let text = |value: &minijinja::Value| value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-    env.add_filter("md", move |value: minijinja::Value| escape_markdown(&text(&value)));
-    env.add_filter("code", move |value: minijinja::Value| code_span(&text(&value)));
+    let text = |value: &minijinja::Value| {
+        value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
+    };
+    env.add_filter("md", move |value: minijinja::Value| {
+        escape_markdown(&text(&value))
+    });
+    env.add_filter("code", move |value: minijinja::Value| {
+        code_span(&text(&value))
+    });
     env
 }
 
@@ -236,6 +244,5 @@ pub fn environment() -> Environment<'static> {
 pub fn render(view: &View) -> Result<String, minijinja::Error> {
     let mut env = environment();
     env.add_template("summary.md.j2", TEMPLATE)?;
-    env.get_template("summary.md.j2")?
-        .render(context(view))
+    env.get_template("summary.md.j2")?.render(context(view))
 }

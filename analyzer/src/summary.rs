@@ -114,10 +114,8 @@ fn human_outputs(
             text
         }
     };
-    let template_error = |file: &'static str, source: minijinja::Error| AnalyzeError::Report {
-        file,
-        source,
-    };
+    let template_error =
+        |file: &'static str, source: minijinja::Error| AnalyzeError::Report { file, source };
     let (markdown, html) = rayon::join(
         || crate::markdown::render(&view),
         || crate::html::render(&view),

@@ -81,7 +81,11 @@ pub fn placement(check: &CheckView) -> String {
         return "root".to_owned();
     }
     let ous = check.targets.iter().filter(|t| t.level == "ou").count();
-    let accounts = check.targets.iter().filter(|t| t.level == "account").count();
+    let accounts = check
+        .targets
+        .iter()
+        .filter(|t| t.level == "account")
+        .count();
     let mut parts = Vec::new();
     if ous > 0 {
         parts.push(plural(ous, "OU"));

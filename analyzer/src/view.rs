@@ -306,7 +306,9 @@ pub fn build(
                 for gap in lines {
                     gaps.insert(GapView {
                         account_id: id.to_string(),
-                        account_name: names.get(id.as_str()).map_or_else(String::new, |n| (*n).to_owned()),
+                        account_name: names
+                            .get(id.as_str())
+                            .map_or_else(String::new, |n| (*n).to_owned()),
                         gap: gap.clone(),
                     });
                 }

@@ -55,7 +55,11 @@ fn snapshot_outputs(prefix: &str, outputs: &Outputs) {
     insta::assert_snapshot!(format!("{prefix}_stdout"), outputs.stdout);
     insta::assert_snapshot!(
         format!("{prefix}_summary.md"),
-        text(outputs, Area::Out, headroom_analyzer::markdown::SUMMARY_MD_FILE)
+        text(
+            outputs,
+            Area::Out,
+            headroom_analyzer::markdown::SUMMARY_MD_FILE
+        )
     );
     insta::assert_snapshot!(
         format!("{prefix}_summary.json"),
@@ -402,10 +406,9 @@ fn placement_timing() {
     );
     let t = std::time::Instant::now();
     let sink = headroom_analyzer::Collect::default();
-    let stdout =
-        summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, &sink)
-            .unwrap()
-            .text;
+    let stdout = summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, &sink)
+        .unwrap()
+        .text;
     let placement_time = t.elapsed();
     let files = sink.into_files();
     let bytes: usize = files.values().map(Vec::len).sum();
