@@ -18,6 +18,10 @@
 //! strategy, not timed, with the organization quotas lifted so that both can be counted): the
 //! policies each creates, the (check, target) attachments, and whether the organization stays
 //! within AWS's default quotas (10,000 SCPs, 1,000 RCPs, existing policies counted).
+//!
+//! A third table measures the reports a person reads (see [`crate::bench_reports`]):
+//! `report.html` against its size budget and its load time in headless Chromium, `summary.md`
+//! and stdout. The command fails, after printing, when a `report.html` is over budget.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -217,6 +221,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut strategies = String::from(
         "| accounts | strategy | SCPs | RCPs | SCP attachments | RCP attachments | within AWS default quotas |\n|---:|---|---:|---:|---:|---:|---|\n",
     );
+    let mut reports = String::from(crate::bench_reports::HEADER);
+    let mut over_budget = Vec::new();
     let mut last_ratio = None;
     for &size in &args.sizes {
         let snapshot = synthetic(&work, size, args)?;
@@ -246,14 +252,30 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
         last_ratio = Some((size, ratio));
         strategy_rows(&mut strategies, size, &analyze, snap, &work, &out_parent)?;
+        eprintln_status(&format!("measuring the reports at {size} accounts"));
+        let row = crate::bench_reports::measure(size, &analyze, snap, &out_parent, args.runs)?;
+        crate::bench_reports::row(&mut reports, size, &row);
+        if row.html > row.budget {
+            over_budget.push(format!(
+                "{size} accounts: {} > {} bytes",
+                row.html, row.budget
+            ));
+        }
     }
     println!("outputs written under {}\n", out_parent.display());
     print!("{table}");
     println!();
     print!("{strategies}");
+    println!();
+    print!("{reports}");
     if let Some((size, ratio)) = last_ratio {
         println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
     }
+    ensure!(
+        over_budget.is_empty(),
+        "report.html over its size budget: {}",
+        over_budget.join("; ")
+    );
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! `cargo xtask man` generate shell completions and man pages of both binaries.
 
 mod bench;
+mod bench_reports;
 mod cli_docs;
 mod converge;
 mod synth;
