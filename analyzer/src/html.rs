@@ -9,6 +9,9 @@
 //! stays small and quick at 10,000 accounts (`cargo xtask bench` measures its size against
 //! [`SIZE_BUDGET_PER_ACCOUNT`]).
 
+use std::fmt::Write as _;
+
+use base64::Engine as _;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use sha2::Digest as _;
@@ -116,9 +119,74 @@ fn status_letter(status: &str) -> char {
 fn list_with_more(items: &[String], max: usize) -> String {
     let mut text = items[..items.len().min(max)].join(", ");
     if items.len() > max {
-        text.push_str(&format!(" and {} more", items.len() - max));
+        let _ = write!(text, " and {} more", items.len() - max);
     }
     text
+}
+
+fn target_row(t: &crate::view::TargetView) -> TargetRow<'_> {
+    let allowlist = if t.allowlist.is_empty() {
+        t.empty_allowlist
+            .as_deref()
+            .map(|e| format!("empty: {e}"))
+            .unwrap_or_default()
+    } else {
+        list_with_more(&t.allowlist, MAX_ALLOWLIST)
+    };
+    let mut carved: Vec<String> = t
+        .carved_out
+        .iter()
+        .take(MAX_CARVED_OUT)
+        .map(crate::text::describe_blocker)
+        .collect();
+    if t.carved_out.len() > MAX_CARVED_OUT {
+        carved.push(format!("and {} more", t.carved_out.len() - MAX_CARVED_OUT));
+    }
+    (
+        t.level,
+        t.id.as_str(),
+        t.label.as_str(),
+        t.covered,
+        allowlist,
+        carved,
+        t.terraform_file.as_str(),
+        t.reasoning.as_str(),
+    )
+}
+
+fn blocker_row<'a>(
+    b: &'a crate::view::BlockerView,
+    index: &std::collections::BTreeMap<&str, usize>,
+) -> Option<BlockerRow<'a>> {
+    let at = *index.get(b.account_id.as_str())?;
+    let why = if b.gaps.is_empty() {
+        b.reasons
+            .iter()
+            .map(|r| format!("{} x{}", r.reason, r.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        b.gaps.join("; ")
+    };
+    let findings = b
+        .findings
+        .iter()
+        .take(MAX_FINDINGS)
+        .map(|f| {
+            (
+                f.resource.as_str(),
+                f.reason.as_str(),
+                f.region.as_deref().unwrap_or(""),
+            )
+        })
+        .collect();
+    Some((
+        at,
+        b.status.as_str(),
+        why,
+        findings,
+        b.findings.len().saturating_sub(MAX_FINDINGS),
+    ))
 }
 
 fn data(view: &View) -> Data<'_> {
@@ -133,73 +201,11 @@ fn data(view: &View) -> Data<'_> {
         .iter()
         .map(|c| CheckData {
             id: &c.id,
-            targets: c
-                .targets
-                .iter()
-                .map(|t| {
-                    let allowlist = if t.allowlist.is_empty() {
-                        t.empty_allowlist
-                            .as_deref()
-                            .map(|e| format!("empty: {e}"))
-                            .unwrap_or_default()
-                    } else {
-                        list_with_more(&t.allowlist, MAX_ALLOWLIST)
-                    };
-                    let mut carved: Vec<String> = t
-                        .carved_out
-                        .iter()
-                        .take(MAX_CARVED_OUT)
-                        .map(crate::text::describe_blocker)
-                        .collect();
-                    if t.carved_out.len() > MAX_CARVED_OUT {
-                        carved.push(format!("and {} more", t.carved_out.len() - MAX_CARVED_OUT));
-                    }
-                    (
-                        t.level,
-                        t.id.as_str(),
-                        t.label.as_str(),
-                        t.covered,
-                        allowlist,
-                        carved,
-                        t.terraform_file.as_str(),
-                        t.reasoning.as_str(),
-                    )
-                })
-                .collect(),
+            targets: c.targets.iter().map(target_row).collect(),
             blockers: c
                 .blockers
                 .iter()
-                .filter_map(|b| {
-                    let at = *index.get(b.account_id.as_str())?;
-                    let why = if b.gaps.is_empty() {
-                        b.reasons
-                            .iter()
-                            .map(|r| format!("{} x{}", r.reason, r.count))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    } else {
-                        b.gaps.join("; ")
-                    };
-                    let findings = b
-                        .findings
-                        .iter()
-                        .take(MAX_FINDINGS)
-                        .map(|f| {
-                            (
-                                f.resource.as_str(),
-                                f.reason.as_str(),
-                                f.region.as_deref().unwrap_or(""),
-                            )
-                        })
-                        .collect();
-                    Some((
-                        at,
-                        b.status.as_str(),
-                        why,
-                        findings,
-                        b.findings.len().saturating_sub(MAX_FINDINGS),
-                    ))
-                })
+                .filter_map(|b| blocker_row(b, &index))
                 .collect(),
         })
         .collect();
@@ -250,28 +256,6 @@ pub fn script_json(json: &str) -> String {
     out
 }
 
-/// Standard base64 with padding (for the script's CSP hash).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Renders `report.html`.
 pub fn render(view: &View) -> Result<String, minijinja::Error> {
     let json = serde_json::to_string(&data(view)).map_err(|e| {
@@ -305,7 +289,8 @@ pub fn render(view: &View) -> Result<String, minijinja::Error> {
         script: minijinja::Value::from_safe_string(SCRIPT.to_owned()),
         script_hash: format!(
             "sha256-{}",
-            base64(&sha2::Sha256::digest(SCRIPT.as_bytes()))
+            base64::engine::general_purpose::STANDARD
+                .encode(sha2::Sha256::digest(SCRIPT.as_bytes()))
         ),
     };
     let mut env = Environment::new();
@@ -318,19 +303,6 @@ pub fn render(view: &View) -> Result<String, minijinja::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     #[test]
     fn script_json_cannot_close_the_block() {

@@ -944,6 +944,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Copies the file at `path` to `out` (`--format json` prints `summary.json` this way, without
+/// holding it whole).
+pub fn copy_file(path: &Path, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+    let mut file = fs::File::open(path)?;
+    std::io::copy(&mut file, out)
+}
+
+/// Whether `path` is a directory (following links, as a user naming it expects).
+pub fn is_dir(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1082,16 +1094,4 @@ mod tests {
         drop(run(&dirs, "one"));
         assert!(tree(root.path()).is_empty());
     }
-}
-
-/// Copies the file at `path` to `out` (`--format json` prints `summary.json` this way, without
-/// holding it whole).
-pub fn copy_file(path: &Path, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
-    let mut file = fs::File::open(path)?;
-    std::io::copy(&mut file, out)
-}
-
-/// Whether `path` is a directory (following links, as a user naming it expects).
-pub fn is_dir(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.is_dir())
 }

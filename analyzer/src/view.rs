@@ -299,23 +299,7 @@ pub fn build(
         .iter()
         .map(|c| check_view(c, runs_by_id.get(c.check_id).copied(), &targets))
         .collect();
-    let mut gaps = std::collections::BTreeSet::new();
-    for run in runs {
-        for (id, verdict) in &run.verdicts {
-            if let AccountStatus::Incomplete { gaps: lines } = &verdict.status {
-                for gap in lines {
-                    gaps.insert(GapView {
-                        account_id: id.to_string(),
-                        account_name: names
-                            .get(id.as_str())
-                            .map_or_else(String::new, |n| (*n).to_owned()),
-                        gap: gap.clone(),
-                    });
-                }
-            }
-        }
-    }
-    let gaps: Vec<GapView> = gaps.into_iter().collect();
+    let gaps = gaps(runs, &names);
     let terraform = summary
         .targets
         .iter()
@@ -386,6 +370,27 @@ pub fn build(
         gaps,
         terraform,
     }
+}
+
+/// Every collection gap a check reported, by account and place, once.
+fn gaps(runs: &[CheckRun], names: &BTreeMap<&str, &str>) -> Vec<GapView> {
+    let mut gaps = std::collections::BTreeSet::new();
+    for run in runs {
+        for (id, verdict) in &run.verdicts {
+            if let AccountStatus::Incomplete { gaps: lines } = &verdict.status {
+                for gap in lines {
+                    gaps.insert(GapView {
+                        account_id: id.to_string(),
+                        account_name: names
+                            .get(id.as_str())
+                            .map_or_else(String::new, |n| (*n).to_owned()),
+                        gap: gap.clone(),
+                    });
+                }
+            }
+        }
+    }
+    gaps.into_iter().collect()
 }
 
 fn blocker_view(blocker: &BlockingAccount, run: Option<&CheckRun>) -> BlockerView {

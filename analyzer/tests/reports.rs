@@ -39,7 +39,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 }
 
 /// The hostile fixture with markup in its names, as a page would meet them.
-pub fn hostile_with_markup() -> serde_json::Value {
+fn hostile_with_markup() -> serde_json::Value {
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture("hostile.json")).unwrap()).unwrap();
     doc["organization"]["accounts"]["666666666666"]["name"] =

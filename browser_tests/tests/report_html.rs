@@ -1,4 +1,4 @@
-//! `report.html` in headless Chromium, driven through WebDriver (`chromedriver`, with the
+//! `report.html` in headless Chromium, driven through `WebDriver` (`chromedriver`, with the
 //! fantoccini crate), on the demo and on the hostile fixture with markup in its names: the tree
 //! renders and expands, filtering by a check changes what is shown, a search finds an account
 //! by ID and by name, hostile names stay text (no element or script of theirs runs), the
@@ -77,14 +77,18 @@ fn start_driver() -> Driver {
             arg
         });
     }
-    let child = command
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", chromedriver.display()));
+    // Owned by `Driver` at once: dropping it (a panic included) stops and reaps chromedriver.
+    let driver = Driver {
+        child: command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", chromedriver.display())),
+        port,
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Driver { child, port };
+            return driver;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -119,7 +123,7 @@ async fn browser(driver: &Driver) -> Client {
         .expect("cannot open a Chromium session through chromedriver")
 }
 
-/// A log of the session (`browser`: the console; `performance`: DevTools events), through
+/// A log of the session (`browser`: the console; `performance`: `DevTools` events), through
 /// chromedriver's log endpoint, which fantoccini does not wrap.
 fn log(driver: &Driver, session: &str, kind: &str) -> Vec<Value> {
     let body = json!({ "type": kind }).to_string();

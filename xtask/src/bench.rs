@@ -221,8 +221,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut strategies = String::from(
         "| accounts | strategy | SCPs | RCPs | SCP attachments | RCP attachments | within AWS default quotas |\n|---:|---|---:|---:|---:|---:|---|\n",
     );
-    let mut reports = String::from(crate::bench_reports::HEADER);
-    let mut over_budget = Vec::new();
+    let mut reports = crate::bench_reports::Reports::default();
     let mut last_ratio = None;
     for &size in &args.sizes {
         let snapshot = synthetic(&work, size, args)?;
@@ -253,30 +252,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         last_ratio = Some((size, ratio));
         strategy_rows(&mut strategies, size, &analyze, snap, &work, &out_parent)?;
         eprintln_status(&format!("measuring the reports at {size} accounts"));
-        let row = crate::bench_reports::measure(size, &analyze, snap, &out_parent, args.runs)?;
-        crate::bench_reports::row(&mut reports, size, &row);
-        if row.html > row.budget {
-            over_budget.push(format!(
-                "{size} accounts: {} > {} bytes",
-                row.html, row.budget
-            ));
-        }
+        reports.add(size, &analyze, snap, &out_parent, args.runs)?;
     }
     println!("outputs written under {}\n", out_parent.display());
     print!("{table}");
     println!();
     print!("{strategies}");
-    println!();
-    print!("{reports}");
     if let Some((size, ratio)) = last_ratio {
         println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
     }
-    ensure!(
-        over_budget.is_empty(),
-        "report.html over its size budget: {}",
-        over_budget.join("; ")
-    );
-    Ok(())
+    reports.print()
 }
 
 /// The synthetic snapshot of `size` accounts, generated once under `work`.

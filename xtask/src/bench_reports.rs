@@ -30,6 +30,50 @@ pub struct ReportRow {
     pub load: Option<f64>,
 }
 
+/// The table, and the sizes whose page is over budget.
+#[derive(Debug, Default)]
+pub struct Reports {
+    table: String,
+    over_budget: Vec<String>,
+}
+
+impl Reports {
+    /// Measures the reports at `size` and adds its row.
+    pub fn add(
+        &mut self,
+        size: usize,
+        analyze: &Path,
+        snap: &str,
+        out_parent: &Path,
+        runs: usize,
+    ) -> anyhow::Result<()> {
+        let measured = measure(size, analyze, snap, out_parent, runs)?;
+        row(&mut self.table, size, &measured);
+        if measured.html > measured.budget {
+            self.over_budget.push(format!(
+                "{size} accounts: {} > {} bytes",
+                measured.html, measured.budget
+            ));
+        }
+        Ok(())
+    }
+
+    /// Prints the table; an error when a page is over budget.
+    #[expect(
+        clippy::print_stdout,
+        reason = "the benchmark table is this command's output"
+    )]
+    pub fn print(&self) -> anyhow::Result<()> {
+        print!("\n{HEADER}{}", self.table);
+        ensure!(
+            self.over_budget.is_empty(),
+            "report.html over its size budget: {}",
+            self.over_budget.join("; ")
+        );
+        Ok(())
+    }
+}
+
 /// The table's header.
 pub const HEADER: &str = "| accounts | report.html KiB | budget KiB | within budget | Chromium load s | summary.md KiB | stdout lines (KiB) |\n|---:|---:|---:|---|---:|---:|---:|\n";
 
