@@ -61,12 +61,14 @@
     }
     list.forEach(function (x) {
       var t = C[x[0]].targets[x[1]];
-      var title = t[7] + (t[4] ? ' Allowlist: ' + t[4] + '.' : '') +
-        (t[5].length ? ' Carved out: ' + t[5].join('; ') + '.' : '') + ' Terraform: ' + t[6];
+      var carved = t[5].map(function (ai) { return A[ai][1] + ' (' + A[ai][0] + ')'; });
+      if (t[6]) carved.push('and ' + t[6] + ' more');
+      var title = t[8] + (t[4] ? ' Allowlist: ' + t[4] + '.' : '') +
+        (carved.length ? ' Carved out: ' + carved.join('; ') + '.' : '') + ' Terraform: ' + t[7];
       parent.appendChild(badge('attach', 'attached: ' + C[x[0]].id, title));
       if (sel >= 0) {
-        parent.appendChild(el('span', 'muted', ' ' + t[6] + (t[4] ? ' · allowlist: ' + t[4] : '') +
-          (t[5].length ? ' · carved out: ' + t[5].join('; ') : '')));
+        parent.appendChild(el('span', 'muted', ' ' + t[7] + (t[4] ? ' · allowlist: ' + t[4] : '') +
+          (carved.length ? ' · carved out: ' + carved.join('; ') : '')));
       }
     });
   }
@@ -110,7 +112,7 @@
       if (!b || !shown(ci)) continue;
       var line = el('div', 'finding');
       line.appendChild(el('code', null, C[ci].id));
-      line.appendChild(el('span', b[1] === 'incomplete' ? 'gap' : null, ' ' + b[1] + ': ' + b[2]));
+      line.appendChild(el('span', b[1] === 'incomplete' ? 'gap' : null, ' ' + b[1] + (b[2] ? ': ' + b[2] : '')));
       div.appendChild(line);
       b[3].forEach(function (f) {
         div.appendChild(el('div', 'finding', '↳ ' + f[0] + ' (' + f[1] + (f[2] ? ', ' + f[2] : '') + ')'));
