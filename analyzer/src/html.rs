@@ -48,8 +48,9 @@ pub const HEADER: &str =
 const TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SCRIPT: &str = include_str!("../templates/report.js");
 
-/// `[level, id, label, covered, allowlist, carved-out account indices, carved-out accounts left
-/// out, terraform file, reasoning (cut at [`MAX_REASONING`] characters)]`.
+/// A target as the page's script reads it: level, ID, label, covered accounts, allowlist,
+/// carved-out account indices and how many more, Terraform file, and reasoning (cut at
+/// [`MAX_REASONING`] characters).
 type TargetRow<'a> = (
     &'a str,
     &'a str,
