@@ -196,7 +196,9 @@ impl Transaction {
         for area in [Area::Scps, Area::Rcps] {
             check_terraform_dir(dirs.dir(area))?;
         }
-        check_summary(&dirs.dir(Area::Out).join(crate::summary::SUMMARY_FILE))?;
+        for (name, _) in OUT_FILES {
+            check_out_file(&dirs.dir(Area::Out).join(name), name)?;
+        }
         check_results_dir(results)?;
         if fs::read_dir(results).is_ok_and(|mut entries| entries.next().is_some()) {
             tx.previous_results = Some(results.to_owned());
@@ -443,7 +445,7 @@ impl Transaction {
                 continue;
             };
             match area {
-                Area::Out => check_summary(&stage.dest.join(name))?,
+                Area::Out => check_out_file(&stage.dest.join(name), name)?,
                 Area::Scps | Area::Rcps if fs::symlink_metadata(stage.dest.join(name)).is_ok() => {
                     check_generated(&stage.dest.join(name))?;
                 }
@@ -465,9 +467,10 @@ impl Transaction {
             match stage.area {
                 Area::Results => swap_dir(stage, done)?,
                 Area::Out => {
-                    let name = crate::summary::SUMMARY_FILE;
-                    check_summary(&stage.dest.join(name))?;
-                    place(stage, name, done)?;
+                    for name in &produced {
+                        check_out_file(&stage.dest.join(name), name)?;
+                        place(stage, name, done)?;
+                    }
                 }
                 Area::Scps | Area::Rcps => {
                     check_terraform_dir(&stage.dest)?;
@@ -582,7 +585,7 @@ fn place(stage: &Stage, name: &str, done: &mut Vec<Step>) -> anyhow::Result<()> 
             // Checked again here, just before the replace: the check at the start of the run
             // is what refuses early, this one what holds.
             if stage.area == Area::Out {
-                check_summary(&dest)?;
+                check_out_file(&dest, name)?;
             } else {
                 check_generated(&dest)?;
             }
@@ -772,6 +775,14 @@ fn generated_header() -> String {
 /// What `summary.json` starts with.
 const SUMMARY_START: &str = "{\n  \"format\": \"headroom-summary\"";
 
+/// The files `analyze` writes into `--out` itself, each with what it starts with: a file of
+/// that name there that starts otherwise is not Headroom's and is never replaced.
+const OUT_FILES: [(&str, &str); 3] = [
+    (crate::summary::SUMMARY_FILE, SUMMARY_START),
+    (crate::markdown::SUMMARY_MD_FILE, crate::markdown::HEADER),
+    (crate::html::REPORT_HTML_FILE, crate::html::HEADER),
+];
+
 /// Whether the regular file at `path` starts with `prefix`; never follows a link.
 fn starts_with(path: &Path, prefix: &[u8]) -> anyhow::Result<bool> {
     use std::io::Read as _;
@@ -822,9 +833,15 @@ fn check_generated(path: &Path) -> anyhow::Result<()> {
     .into())
 }
 
-/// Refuses a `summary.json` that is there but not Headroom's.
-fn check_summary(path: &Path) -> anyhow::Result<()> {
-    if fs::symlink_metadata(path).is_err() || starts_with(path, SUMMARY_START.as_bytes())? {
+/// Refuses a file of `--out` (`summary.json`, `summary.md`, `report.html`) that is there but
+/// not Headroom's; a name `analyze` does not write there is a bug, refused too.
+fn check_out_file(path: &Path, name: &str) -> anyhow::Result<()> {
+    let start = OUT_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, start)| *start)
+        .with_context(|| format!("analyze does not write `{name}` into --out"))?;
+    if fs::symlink_metadata(path).is_err() || starts_with(path, start.as_bytes())? {
         return Ok(());
     }
     Err(Refused(format!(
@@ -925,6 +942,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Copies the file at `path` to `out` (`--format json` prints `summary.json` this way, without
+/// holding it whole).
+pub fn copy_file(path: &Path, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+    let mut file = fs::File::open(path)?;
+    std::io::copy(&mut file, out)
+}
+
+/// Whether `path` is a directory (following links, as a user naming it expects).
+pub fn is_dir(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_dir())
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@
 //! sizes and packing), [`render`] (Terraform through the templates), [`report`] (per-account
 //! reports), [`summary`] (`summary.json` and stdout), [`output`] (the sink), [`cli`] and
 //! [`exit`] (the binary), [`rollout`] (a model of `terraform apply`, for tests),
-//! [`overview`] (a plain-text OU tree).
+//! [`overview`] (a plain-text OU tree), and the reports a person reads: [`view`] (their one
+//! model), [`findings`] (violating resources read from the reports), [`text`] (stdout),
+//! [`markdown`] (`summary.md`), [`html`] (`report.html`), [`diff`] (`analyze diff`).
 #![warn(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -32,10 +34,14 @@
 pub mod activity;
 pub mod checks;
 pub mod cli;
+pub mod diff;
 mod escape;
 pub mod exit;
+pub mod findings;
+pub mod html;
 mod io;
 pub mod managed;
+pub mod markdown;
 pub mod model;
 pub mod output;
 pub mod overview;
@@ -49,10 +55,12 @@ pub mod report;
 pub mod rollout;
 pub mod settings;
 pub mod summary;
+pub mod text;
+pub mod view;
 
 use headroom_schemas::Snapshot;
 
-pub use crate::output::{Area, Collect, OutputFile, Outputs, Sink, SinkError};
+pub use crate::output::{Area, Collect, OutputFile, Outputs, Printed, Sink, SinkError};
 pub use crate::pipeline::{AnalyzeBytesError, analyze_bytes_into};
 pub use crate::settings::Settings;
 
@@ -76,6 +84,15 @@ pub enum AnalyzeError {
     /// A Terraform template failed to render.
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    /// A report template (`summary.md`, `report.html`) failed to render.
+    #[error("cannot render `{file}`")]
+    Report {
+        /// The output file.
+        file: &'static str,
+        /// The cause.
+        #[source]
+        source: minijinja::Error,
+    },
     /// The sink could not take an output (exit code 1: the input was fine).
     #[error(transparent)]
     Output(#[from] output::SinkError),
@@ -85,15 +102,16 @@ pub enum AnalyzeError {
 /// arguments.
 pub fn analyze(snapshot: &Snapshot, settings: &Settings) -> Result<Outputs, AnalyzeError> {
     let sink = Collect::default();
-    let stdout = analyze_into(snapshot, settings, &sink)?;
+    let printed = analyze_into(snapshot, settings, &sink)?;
     Ok(Outputs {
         files: sink.into_files(),
-        stdout,
+        stdout: printed.text,
+        totals: printed.totals,
     })
 }
 
 /// Analyzes a snapshot, putting each file into `sink` as soon as it is made, and returns the
-/// text for stdout. The files and the text depend only on `snapshot` and `settings`.
+/// text for stdout and the headline numbers. The files and the text depend only on `snapshot` and `settings`.
 ///
 /// Every input error (settings that contradict the snapshot, unknown check options) is found
 /// before the first file is put.
@@ -101,7 +119,7 @@ pub fn analyze_into(
     snapshot: &Snapshot,
     settings: &Settings,
     sink: &dyn Sink,
-) -> Result<String, AnalyzeError> {
+) -> Result<Printed, AnalyzeError> {
     settings.validate_against(&snapshot.organization)?;
     let statements = checks::statement_source(snapshot, settings)?;
     let runs = checks::run_checks_into(snapshot, settings, sink)?;
@@ -119,6 +137,15 @@ pub fn analyze_into(
             partition: &snapshot.meta.partition,
         });
     summary::outputs_into(snapshot, settings, &runs, &statements, replay, sink)
+}
+
+/// Analyzes a snapshot's bytes and returns its `summary.json` alone (`analyze diff`): every
+/// other output is made and dropped, nothing is written.
+pub fn summary_json_of(bytes: &[u8], settings: &Settings) -> Result<Vec<u8>, AnalyzeBytesError> {
+    let sink = output::KeepOne::new(OutputFile::new(Area::Out, summary::SUMMARY_FILE));
+    analyze_bytes_into(bytes, settings, &sink)?;
+    sink.into_kept()
+        .ok_or_else(|| AnalyzeError::Settings("the analysis made no summary.json".into()).into())
 }
 
 impl From<placement::PlacementError> for AnalyzeError {

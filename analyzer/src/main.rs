@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         }
     };
     match run(&args) {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             print_error(&error_line(failure.error()));
             ExitCode::from(failure.exit_code())

@@ -77,6 +77,20 @@ pub struct AccountVerdict {
     pub allowlist: BTreeSet<String>,
     /// Resource counts.
     pub counts: Counts,
+    /// The violating resources, sorted (empty unless `Violating`): what the reports people
+    /// read name as the blockers.
+    pub findings: Vec<Finding>,
+}
+
+/// One violating resource of one account for one check, as read from the check's report.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    /// The resource: its ARN where the report has one, else its ID or name.
+    pub resource: String,
+    /// The violation's reason code.
+    pub reason: String,
+    /// The region, for regional resources.
+    pub region: Option<String>,
 }
 
 impl AccountVerdict {

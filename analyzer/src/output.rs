@@ -14,6 +14,17 @@ pub struct Outputs {
     pub files: BTreeMap<OutputFile, Vec<u8>>,
     /// The text printed on stdout (the placement summary).
     pub stdout: String,
+    /// The headline numbers (what `--fail-on` reads).
+    pub totals: crate::view::Totals,
+}
+
+/// What an analysis hands back besides its files: the stdout text and the headline numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Printed {
+    /// The placement summary for a person.
+    pub text: String,
+    /// The headline numbers.
+    pub totals: crate::view::Totals,
 }
 
 /// The directory an output file belongs to; each can be moved by configuration.
@@ -108,6 +119,43 @@ impl Sink for Collect {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(file, contents);
+        Ok(())
+    }
+}
+
+/// A sink that keeps one file and drops every other (`analyze diff` analyzes a snapshot for
+/// its `summary.json` alone).
+#[derive(Debug)]
+pub struct KeepOne {
+    file: OutputFile,
+    kept: Mutex<Option<Vec<u8>>>,
+}
+
+impl KeepOne {
+    /// Keeps `file`.
+    pub fn new(file: OutputFile) -> Self {
+        Self {
+            file,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The file, if it was put.
+    pub fn into_kept(self) -> Option<Vec<u8>> {
+        self.kept
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Sink for KeepOne {
+    fn put(&self, file: OutputFile, contents: Vec<u8>) -> Result<(), SinkError> {
+        if file == self.file {
+            *self
+                .kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(contents);
+        }
         Ok(())
     }
 }

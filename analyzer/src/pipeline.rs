@@ -74,7 +74,7 @@ pub fn analyze_bytes_into(
     bytes: &[u8],
     settings: &Settings,
     sink: &dyn Sink,
-) -> Result<String, AnalyzeBytesError> {
+) -> Result<crate::Printed, AnalyzeBytesError> {
     use headroom_schemas::Streamed;
 
     // Enough accounts in flight to keep every worker busy, few enough to bound memory.

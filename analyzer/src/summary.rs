@@ -14,8 +14,7 @@
 //! `summary.json` and stdout as it does from reports; the Terraform keeps them, since it must
 //! attach to real targets.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use headroom_schemas::Snapshot;
@@ -32,15 +31,15 @@ use crate::placement::{
     AccountCounts, AccountRef, BlockingAccount, CheckPlacement, CheckRemovals, Level, PassedOver,
     PlacementLevel, Plan, QuotaUse, StatementSource, Target, UncoveredAccount, kind_name,
 };
-use crate::render::{SnapshotFacts, TargetNames, escape_invisible as printable};
+use crate::render::{SnapshotFacts, TargetNames};
 use crate::{AnalyzeError, Settings, placement, policies, render};
 
 /// The file name of the summary, in the output directory.
 pub const SUMMARY_FILE: &str = "summary.json";
 
-/// Places every check run, renders its Terraform and writes `summary.json`, putting each file
-/// into `sink` ([`Area::Scps`], [`Area::Rcps`], and [`Area::Out`] for the summary); returns the
-/// placement summary for stdout. `statements` builds a check's statements for a target (the
+/// Places every check run, renders its Terraform and writes `summary.json`, `summary.md` and
+/// `report.html`, putting each file into `sink` ([`Area::Scps`], [`Area::Rcps`], and
+/// [`Area::Out`] for the summaries); returns the placement summary for stdout. `statements` builds a check's statements for a target (the
 /// checks' catalog).
 pub fn outputs_into(
     snapshot: &Snapshot,
@@ -49,7 +48,7 @@ pub fn outputs_into(
     statements: &StatementSource<'_>,
     replay: Option<Replay<'_>>,
     sink: &dyn Sink,
-) -> Result<String, AnalyzeError> {
+) -> Result<crate::Printed, AnalyzeError> {
     let org = &snapshot.organization;
     let (plan, report) = match replay {
         Some(replay) => {
@@ -90,22 +89,22 @@ pub fn outputs_into(
                 })?;
             Ok(())
         },
-        || -> Result<String, AnalyzeError> {
+        || -> Result<crate::Printed, AnalyzeError> {
             let mut summary = summary(&plan, &names, facts, &settings.limits, quotas);
             if let Some(report) = &report {
                 with_activity(&mut summary, &plan, report);
             }
-            let (written, text) = rayon::join(
+            let (written, printed) = rayon::join(
                 || {
                     // Hundreds of megabytes for a large organization: streamed, never whole.
                     sink.put_written(OutputFile::new(Area::Out, SUMMARY_FILE), &mut |out| {
                         write_json(&summary, settings.exclude_account_ids, &is_member, out)
                     })
                 },
-                || stdout(&summary, settings.exclude_account_ids, &is_member),
+                || human_outputs(&summary, runs, snapshot, settings, &is_member, sink),
             );
             written?;
-            Ok(text)
+            printed
         },
     );
     terraform?;
@@ -113,6 +112,47 @@ pub fn outputs_into(
     // instead of making the caller wait.
     rayon::spawn(move || drop((plan, names, report)));
     summary
+}
+
+/// The reports a person reads, from one [`crate::view::View`]: `summary.md` and
+/// `report.html` into `sink`, and the stdout text returned. In exclude mode the organization's
+/// account IDs are redacted from all three.
+fn human_outputs(
+    summary: &Summary<'_>,
+    runs: &[CheckRun],
+    snapshot: &Snapshot,
+    settings: &Settings,
+    is_member: &(dyn Fn(&str) -> bool + Sync),
+    sink: &dyn Sink,
+) -> Result<crate::Printed, AnalyzeError> {
+    let view = crate::view::build(summary, runs, &snapshot.organization, settings);
+    let redact = |text: String| {
+        if settings.exclude_account_ids {
+            redact_text(&text, is_member)
+        } else {
+            text
+        }
+    };
+    let template_error =
+        |file: &'static str, source: minijinja::Error| AnalyzeError::Report { file, source };
+    let (markdown, html) = rayon::join(
+        || crate::markdown::render(&view),
+        || crate::html::render(&view),
+    );
+    let markdown = markdown.map_err(|e| template_error(crate::markdown::SUMMARY_MD_FILE, e))?;
+    let html = html.map_err(|e| template_error(crate::html::REPORT_HTML_FILE, e))?;
+    sink.put(
+        OutputFile::new(Area::Out, crate::markdown::SUMMARY_MD_FILE),
+        redact(markdown).into_bytes(),
+    )?;
+    sink.put(
+        OutputFile::new(Area::Out, crate::html::REPORT_HTML_FILE),
+        redact(html).into_bytes(),
+    )?;
+    Ok(crate::Printed {
+        text: redact(crate::text::render(&view)),
+        totals: view.totals,
+    })
 }
 
 /// The `format` tag of `summary.json`.
@@ -648,302 +688,8 @@ pub fn json_schema() -> String {
     text
 }
 
-const RULE: &str =
-    "================================================================================";
-const SEPARATOR: &str = "  --------------------------------------";
-
-/// The placement summary for stdout, in the original tool's layout (one section per policy
-/// type, one group per check sorted by ID, one block per attachment), with the blocking
-/// accounts, skipped accounts, policies and Terraform file added. Names are escaped so they
-/// cannot forge lines; in exclude mode the organization's account IDs are redacted.
-pub fn stdout(
-    summary: &Summary<'_>,
-    exclude_account_ids: bool,
-    is_member: &dyn Fn(&str) -> bool,
-) -> String {
-    let targets: BTreeMap<(CheckKind, &str), &TargetSummary> = summary
-        .targets
-        .iter()
-        .map(|t| ((t.kind, t.target.id.as_str()), t))
-        .collect();
-    let mut out = header(summary);
-    for kind in [CheckKind::Scp, CheckKind::Rcp] {
-        let checks: Vec<&CheckSummary> = summary.checks.iter().filter(|c| c.kind == kind).collect();
-        if checks.is_empty() {
-            continue;
-        }
-        let _ = write!(
-            out,
-            "\n{RULE}\n{} PLACEMENT RECOMMENDATIONS\n{RULE}\n",
-            kind_name(kind)
-        );
-        for check in checks {
-            let _ = writeln!(out, "\nCheck: {}", printable(check.check_id));
-            line(
-                &mut out,
-                "Blocking Accounts",
-                &blocking(check.blocking_accounts),
-            );
-            if let Some(activity) = check.activity {
-                line(&mut out, "Recent Activity", &activity_line(activity));
-            }
-            if !check.uncovered_accounts.is_empty() {
-                let names: Vec<String> = check
-                    .uncovered_accounts
-                    .iter()
-                    .map(|a| format!("{} ({}): {}", a.name, a.id, a.reason))
-                    .collect();
-                line(&mut out, "Uncovered Clean Accounts", &names.join("; "));
-            }
-            if check.recommendations.is_empty() {
-                let _ = write!(out, "\n  Recommended Level: NONE\n  Affected Accounts: 0\n");
-                if kind == CheckKind::Scp {
-                    let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
-                }
-                line(&mut out, "Reasoning", check.reasoning);
-                let _ = writeln!(out, "{SEPARATOR}");
-            }
-            let (accounts, nodes): (Vec<_>, Vec<_>) = check
-                .recommendations
-                .iter()
-                .partition(|r| r.level == Level::Account);
-            for rec in nodes {
-                let target = match rec.level {
-                    Level::Ou => (
-                        "Target OU",
-                        format!("{} ({})", rec.target.ou_path.join("/"), rec.target.id),
-                    ),
-                    _ => ("Target", format!("{} ({})", rec.target.name, rec.target.id)),
-                };
-                let block = Block {
-                    level: rec.level.upper(),
-                    target,
-                    recs: vec![rec],
-                    reasoning: rec.reasoning.to_owned(),
-                };
-                block.write(&mut out, check, &targets);
-            }
-            if !accounts.is_empty() {
-                // One block for every account-level attachment, as the original printed one
-                // account-level recommendation for all its accounts.
-                let names: Vec<String> = accounts
-                    .iter()
-                    .map(|r| format!("{} ({})", r.target.name, r.target.id))
-                    .collect();
-                let why: BTreeSet<String> = accounts
-                    .iter()
-                    .filter_map(|r| r.passed_over.last())
-                    .map(|p| p.describe(kind))
-                    .collect();
-                let block = Block {
-                    level: Level::Account.upper(),
-                    target: ("Target Accounts", names.join(", ")),
-                    reasoning: format!(
-                        "Each of these accounts is compliant or exempt and fully collected, but the node above it cannot take the {}: {}.",
-                        kind_name(kind),
-                        why.into_iter().collect::<Vec<_>>().join("; ")
-                    ),
-                    recs: accounts,
-                };
-                block.write(&mut out, check, &targets);
-            }
-        }
-    }
-    removals(summary, &mut out);
-    if exclude_account_ids {
-        redact_text(&out, is_member)
-    } else {
-        out
-    }
-}
-
-/// The first lines: the organization, the policy counts against the quotas, the warnings.
-fn header(summary: &Summary<'_>) -> String {
-    let mut out = format!(
-        "Headroom placement for organization {} (root {}), snapshot collected {}\n",
-        printable(summary.organization.id),
-        printable(summary.organization.root_id),
-        printable(summary.organization.collected_at)
-    );
-    let quotas: Vec<String> = summary
-        .organization_quotas
-        .iter()
-        .map(|q| {
-            let kind = kind_name(q.kind);
-            format!(
-                "{kind}s {} new + {} existing (organization quota {})",
-                q.new_policies, q.existing_policies, q.quota
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "Policies: {}", quotas.join("; "));
-    for warning in &summary.warnings {
-        let _ = writeln!(out, "Warning: {}", printable(warning));
-    }
-    out
-}
-
-/// The attachments of earlier plans that this one removes.
-fn removals(summary: &Summary<'_>, out: &mut String) {
-    if !summary.removals.is_empty() {
-        let _ = write!(out, "\n{RULE}\nATTACHMENTS THIS PLAN REMOVES\n{RULE}\n");
-        for check in summary.removals {
-            let _ = writeln!(
-                out,
-                "\nCheck: {} ({})",
-                printable(&check.check_id),
-                kind_name(check.kind)
-            );
-            for removal in &check.removals {
-                let _ = writeln!(
-                    out,
-                    "  {} ({}): {}: {}",
-                    printable(&removal.target),
-                    printable(&removal.target_id),
-                    printable(&removal.policies.join(", ")),
-                    printable(&removal.reason)
-                );
-            }
-        }
-    }
-}
-
-/// One recommendation block of the stdout summary (one node, or every account-level target
-/// of a check).
-struct Block<'a> {
-    level: &'static str,
-    target: (&'static str, String),
-    recs: Vec<&'a RecommendationSummary<'a>>,
-    reasoning: String,
-}
-
-impl Block<'_> {
-    fn write(
-        &self,
-        out: &mut String,
-        check: &CheckSummary,
-        targets: &BTreeMap<(CheckKind, &str), &TargetSummary>,
-    ) {
-        let kind = check.kind;
-        let _ = write!(out, "\n  Recommended Level: {}\n", self.level);
-        line(out, self.target.0, &self.target.1);
-        let covered: usize = self.recs.iter().map(|r| r.covered_accounts.len()).sum();
-        let _ = writeln!(out, "  Affected Accounts: {covered}");
-        let allowlist: BTreeSet<&str> = self
-            .recs
-            .iter()
-            .flat_map(|r| r.allowlist.iter().map(String::as_str))
-            .collect();
-        match kind {
-            CheckKind::Scp => {
-                let _ = writeln!(out, "  Compliance: {:.1}%", compliance(&check.accounts));
-                if !allowlist.is_empty() {
-                    let _ = writeln!(out, "  Allowlist Entries: {}", allowlist.len());
-                }
-            }
-            CheckKind::Rcp => {
-                let _ = writeln!(out, "  Third-Party Accounts: {}", allowlist.len());
-            }
-        }
-        let skipped: Vec<String> = self
-            .recs
-            .iter()
-            .flat_map(|r| r.skipped_accounts.iter())
-            .map(|a| format!("{} ({})", a.name, a.id))
-            .collect();
-        line(out, "Skipped Accounts Covered", &skipped.join(", "));
-        let carved: Vec<String> = self
-            .recs
-            .iter()
-            .flat_map(|r| r.carved_out.iter())
-            .map(BlockingAccount::describe)
-            .collect();
-        line(out, "Carved Out", &carved.join("; "));
-        let denied: BTreeSet<&str> = self.recs.iter().filter_map(|r| r.empty_allowlist).collect();
-        for effect in denied {
-            line(out, "Empty Allowlist", effect);
-        }
-        let mut policies = Vec::new();
-        let mut files = Vec::new();
-        for rec in &self.recs {
-            let Some(target) = targets.get(&(kind, rec.target.id.as_str())) else {
-                continue;
-            };
-            files.push(format!("{}/{}", kind.dir(), target.terraform_file));
-            policies.extend(
-                target
-                    .policies
-                    .iter()
-                    .filter(|p| rec.policies.contains(&p.name))
-                    .map(|p| format!("{} ({} of {} characters)", p.name, p.size, p.max_size)),
-            );
-        }
-        line(out, "Policies", &policies.join(", "));
-        line(out, "Terraform", &files.join(", "));
-        line(out, "Reasoning", &self.reasoning);
-        let _ = writeln!(out, "{SEPARATOR}");
-    }
-}
-
-/// `2 events denied in 1 account (blocking), 0 undecidable`, for the stdout summary.
-fn activity_line(activity: &CheckActivity) -> String {
-    if !activity.replayed {
-        return "not replayed: the snapshot's activity lacks some of the events this check denies"
-            .to_owned();
-    }
-    let accounts = activity
-        .accounts
-        .iter()
-        .filter(|a| a.denied.count > 0)
-        .count();
-    let blocking = activity.accounts.iter().filter(|a| a.blocks).count();
-    format!(
-        "{} denied in {} ({} blocking, mode {}), {} undecidable",
-        placement::Plural(
-            usize::try_from(activity.denied.count).unwrap_or(usize::MAX),
-            "event"
-        ),
-        placement::Plural(accounts, "account"),
-        blocking,
-        activity.mode.as_str(),
-        placement::Plural(
-            usize::try_from(activity.undecidable.count).unwrap_or(usize::MAX),
-            "event"
-        ),
-    )
-}
-
-fn line(out: &mut String, label: &str, value: &str) {
-    if !value.is_empty() {
-        let _ = writeln!(out, "  {label}: {}", printable(value));
-    }
-}
-
-fn blocking(accounts: &[BlockingAccount]) -> String {
-    accounts
-        .iter()
-        .map(BlockingAccount::describe)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Clean accounts as a share of analyzed accounts (clean + blocking).
-fn compliance(accounts: &AccountCounts) -> f64 {
-    let analyzed = accounts.clean + accounts.blocking;
-    if analyzed == 0 {
-        0.0
-    } else {
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "account counts are far below 2^52"
-        )]
-        let pct = accounts.clean as f64 * 100.0 / analyzed as f64;
-        pct
-    }
-}
-
 /// Replaces every 12-digit run that is an organization account with `REDACTED`.
-fn redact_text(text: &str, is_member: &dyn Fn(&str) -> bool) -> String {
+pub(crate) fn redact_text(text: &str, is_member: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut digits = String::new();
     let flush = |digits: &mut String, out: &mut String| {

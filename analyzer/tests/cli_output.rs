@@ -107,7 +107,17 @@ fn the_streamed_tree_is_the_pure_outputs() {
         assert!(written[path] == *bytes, "{path} differs");
     }
     let pure = headroom_analyzer::analyze(&snapshot, &Settings::from_config(&config)).unwrap();
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), pure.stdout);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let footer = stdout
+        .strip_prefix(&pure.stdout)
+        .expect("stdout is the pure text, then where the outputs went");
+    for file in ["report.html", "summary.md", "summary.json"] {
+        assert!(
+            footer.contains(&dir.path().join(file).display().to_string()),
+            "{footer}"
+        );
+    }
+    assert!(footer.contains("\nNext: "), "{footer}");
 }
 
 /// An output that cannot be written is a runtime error (exit 1) with one line naming it.

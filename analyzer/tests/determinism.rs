@@ -100,13 +100,14 @@ fn verdicts_are_identical_across_thread_counts_and_input_order() {
 
 fn stream(bytes: &[u8], settings: &Settings, threads: usize) -> Result<Outputs, String> {
     let sink = headroom_analyzer::Collect::default();
-    let stdout = in_pool(threads, || {
+    let printed = in_pool(threads, || {
         headroom_analyzer::analyze_bytes_into(bytes, settings, &sink)
     })
     .map_err(|e| e.to_string())?;
     Ok(Outputs {
         files: sink.into_files(),
-        stdout,
+        stdout: printed.text,
+        totals: printed.totals,
     })
 }
 

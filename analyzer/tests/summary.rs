@@ -1,5 +1,5 @@
 //! The whole pipeline on the demo and hostile fixtures: insta snapshots of every Terraform file,
-//! `summary.json` and the stdout summary; the summary's schema is fresh; output is
+//! `summary.json`, `summary.md` and the stdout summary; the summary's schema is fresh; output is
 //! byte-identical at any thread count; exclude mode redacts; stale files are removed.
 #![expect(clippy::unwrap_used, reason = "test code")]
 
@@ -48,9 +48,19 @@ fn text(outputs: &Outputs, area: Area, path: &str) -> String {
     String::from_utf8(outputs.files[&file].clone()).unwrap()
 }
 
-/// Snapshots the placement outputs of one fixture: stdout, summary.json, every `.tf`.
+/// Snapshots the placement outputs of one fixture: stdout, summary.json, summary.md, every
+/// `.tf` (report.html is held to its properties in `tests/reports.rs` and opened in Chromium
+/// by `browser_tests`).
 fn snapshot_outputs(prefix: &str, outputs: &Outputs) {
     insta::assert_snapshot!(format!("{prefix}_stdout"), outputs.stdout);
+    insta::assert_snapshot!(
+        format!("{prefix}_summary.md"),
+        text(
+            outputs,
+            Area::Out,
+            headroom_analyzer::markdown::SUMMARY_MD_FILE
+        )
+    );
     insta::assert_snapshot!(
         format!("{prefix}_summary.json"),
         text(outputs, Area::Out, summary::SUMMARY_FILE)
@@ -223,6 +233,22 @@ fn output_is_identical_at_any_thread_count() {
     }
 }
 
+/// Neither stdout nor summary.md nor report.html holds the account ID `id` (as a whole
+/// number: a resource ID such as `i-44444444444444441` is not an account ID).
+fn assert_redacted(outputs: &Outputs, id: &str) {
+    let runs = |text: &str| -> bool {
+        text.split(|c: char| !c.is_ascii_digit())
+            .any(|run| run == id)
+    };
+    assert!(!runs(&outputs.stdout), "stdout leaks {id}");
+    for file in [
+        headroom_analyzer::markdown::SUMMARY_MD_FILE,
+        headroom_analyzer::html::REPORT_HTML_FILE,
+    ] {
+        assert!(!runs(&text(outputs, Area::Out, file)), "{file} leaks {id}");
+    }
+}
+
 #[test]
 fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
     let snapshot = headroom_schemas::read(DEMO_SNAPSHOT).unwrap();
@@ -238,7 +264,7 @@ fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
     let summary = text(&outputs, Area::Out, summary::SUMMARY_FILE);
     for id in &members {
         assert!(!summary.contains(id.as_str()), "summary.json leaks {id}");
-        assert!(!outputs.stdout.contains(id.as_str()), "stdout leaks {id}");
+        assert_redacted(&outputs, id);
     }
     assert!(summary.contains("REDACTED"));
     // Third parties stay reviewable; Terraform keeps the real targets it must attach to.
@@ -253,7 +279,7 @@ fn exclude_mode_redacts_summary_and_stdout_but_not_terraform() {
     assert!(summary.contains("\"carved_out\""));
     for id in &members {
         assert!(!summary.contains(id.as_str()), "summary.json leaks {id}");
-        assert!(!outputs.stdout.contains(id.as_str()), "stdout leaks {id}");
+        assert_redacted(&outputs, id);
     }
     let root = text(&outputs, Area::Scps, "root_scps.tf");
     assert!(
@@ -366,19 +392,23 @@ fn placement_timing() {
     let json = summary::to_json(&sum, false, &|_| false).unwrap();
     let json_time = t.elapsed();
     let t = std::time::Instant::now();
-    let text = summary::stdout(&sum, false, &|_| false);
+    let view =
+        headroom_analyzer::view::build(&sum, &checks.runs, &snapshot.organization, &settings);
+    let text = headroom_analyzer::text::render(&view);
+    let html = headroom_analyzer::html::render(&view).unwrap();
     let stdout_time = t.elapsed();
     eprintln!(
-        "place {place_time:?}, render {render_time:?} ({} files), summary {summary_time:?}, json {json_time:?} ({} bytes), stdout {stdout_time:?} ({} bytes)",
+        "place {place_time:?}, render {render_time:?} ({} files), summary {summary_time:?}, json {json_time:?} ({} bytes), stdout and report.html {stdout_time:?} ({} and {} bytes)",
         files.len(),
         json.len(),
-        text.len()
+        text.len(),
+        html.len()
     );
     let t = std::time::Instant::now();
     let sink = headroom_analyzer::Collect::default();
-    let stdout =
-        summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, None, &sink)
-            .unwrap();
+    let stdout = summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, None, &sink)
+        .unwrap()
+        .text;
     let placement_time = t.elapsed();
     let files = sink.into_files();
     let bytes: usize = files.values().map(Vec::len).sum();

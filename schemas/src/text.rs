@@ -58,8 +58,16 @@ pub fn escape_invisible(s: &str) -> String {
 /// usage and "For more information") as one escaped line without the `error: ` prefix: the
 /// message, its tips after `; `, and `(try '--help')`.
 pub fn usage_line(rendered: &str) -> String {
+    // The usage block runs from its `Usage:` line to the next blank line (a command with
+    // subcommands has one usage line per form).
+    let mut in_usage = false;
     let mut lines = rendered.lines().map(str::trim).filter(|l| {
-        !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        if l.starts_with("Usage:") {
+            in_usage = true;
+        } else if l.is_empty() {
+            in_usage = false;
+        }
+        !in_usage && !l.is_empty() && !l.starts_with("For more information")
     });
     let first = lines.next().unwrap_or("invalid command line");
     let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();

@@ -18,6 +18,10 @@
 //! strategy, not timed, with the organization quotas lifted so that both can be counted): the
 //! policies each creates, the (check, target) attachments, and whether the organization stays
 //! within AWS's default quotas (10,000 SCPs, 1,000 RCPs, existing policies counted).
+//!
+//! A third table measures the reports a person reads (see [`crate::bench_reports`]):
+//! `report.html` against its size budget and its load time in headless Chromium, `summary.md`
+//! and stdout. The command fails, after printing, when a `report.html` is over budget.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -217,6 +221,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut strategies = String::from(
         "| accounts | strategy | SCPs | RCPs | SCP attachments | RCP attachments | within AWS default quotas |\n|---:|---|---:|---:|---:|---:|---|\n",
     );
+    let mut reports = crate::bench_reports::Reports::default();
     let mut last_ratio = None;
     for &size in &args.sizes {
         let snapshot = synthetic(&work, size, args)?;
@@ -246,6 +251,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
         last_ratio = Some((size, ratio));
         strategy_rows(&mut strategies, size, &analyze, snap, &work, &out_parent)?;
+        eprintln_status(&format!("measuring the reports at {size} accounts"));
+        reports.add(size, &analyze, snap, &out_parent, args.runs)?;
     }
     println!("outputs written under {}\n", out_parent.display());
     print!("{table}");
@@ -254,7 +261,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if let Some((size, ratio)) = last_ratio {
         println!("\nanalyze/floor at {size} accounts: {ratio:.2}");
     }
-    Ok(())
+    reports.print()
 }
 
 /// The synthetic snapshot of `size` accounts, generated once under `work`.

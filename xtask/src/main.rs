@@ -8,6 +8,7 @@
 mod bench;
 mod bench_activity;
 mod bench_replay;
+mod bench_reports;
 mod cli_docs;
 mod converge;
 mod synth;

@@ -77,6 +77,7 @@ fn uncollected<'i>(
         status,
         allowlist: BTreeSet::new(),
         counts: Counts::default(),
+        findings: Vec::new(),
     };
     let excluded = |reason| verdict(AccountStatus::Excluded { reason });
     if account.is_management {
@@ -180,10 +181,16 @@ pub(super) fn run_account<C: Check>(
     } else {
         AccountStatus::Clean
     };
+    let findings = if evaluation.counts.violations > 0 {
+        crate::findings::from_report(&evaluation.report)
+    } else {
+        Vec::new()
+    };
     let verdict = AccountVerdict {
         status,
         allowlist: evaluation.allowlist,
         counts: evaluation.counts,
+        findings,
     };
     Ok((verdict, Some((file, bytes))))
 }

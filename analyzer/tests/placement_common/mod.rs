@@ -134,6 +134,7 @@ pub fn verdict(status: AccountStatus, allowlist: &[&str]) -> AccountVerdict {
         status,
         allowlist: allowlist.iter().map(|s| (*s).to_owned()).collect(),
         counts: Counts::default(),
+        findings: Vec::new(),
     }
 }
 
