@@ -110,6 +110,7 @@ struct CheckRow<'a> {
     carved_out: usize,
     excluded: usize,
     reasoning: &'a str,
+    activity: Option<&'a str>,
 }
 
 fn status_letter(status: &str) -> char {
@@ -295,6 +296,7 @@ pub fn render(view: &View) -> Result<String, minijinja::Error> {
                 carved_out: c.carved_out(),
                 excluded: c.excluded,
                 reasoning: &c.reasoning,
+                activity: c.activity.as_deref(),
             })
             .collect(),
         gaps: &view.gaps[..view.gaps.len().min(MAX_GAP_ROWS)],

@@ -53,6 +53,7 @@ struct Check<'a> {
     carved_out: usize,
     excluded: usize,
     reasoning: &'a str,
+    activity: Option<&'a str>,
     targets: Vec<Target<'a>>,
     targets_more: usize,
     blockers: Vec<BlockerRow<'a>>,
@@ -145,6 +146,7 @@ fn context(view: &View) -> Context<'_> {
                 carved_out: c.carved_out(),
                 excluded: c.excluded,
                 reasoning: &c.reasoning,
+                activity: c.activity.as_deref(),
                 targets: c
                     .targets
                     .iter()

@@ -52,6 +52,7 @@ pub fn render(view: &View) -> String {
     table(view, &mut out);
     targets(view, &mut out);
     blockers(view, &mut out);
+    activity(view, &mut out);
     gaps(view, &mut out);
     out
 }
@@ -233,6 +234,23 @@ fn blockers(view: &View, out: &mut String) {
             "  ... and {} more (every blocker is in summary.md and report.html)",
             plural(view.totals.blockers - printed, "blocker")
         );
+    }
+}
+
+/// One line per check on what the activity replay found (only when the snapshot holds
+/// activity).
+fn activity(view: &View, out: &mut String) {
+    if view.checks.iter().all(|c| c.activity.is_none()) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nRecent activity (CloudTrail replayed against the plan):"
+    );
+    for check in &view.checks {
+        if let Some(line) = &check.activity {
+            let _ = writeln!(out, "  {}: {}", printable(&check.id), printable(line));
+        }
     }
 }
 

@@ -103,6 +103,9 @@ pub struct CheckView {
     pub blockers: Vec<BlockerView>,
     /// Clean accounts no attachment covers, with why.
     pub uncovered: Vec<UncoveredView>,
+    /// What replaying the snapshot's activity window against the plan found, in one line
+    /// (only when the snapshot holds activity).
+    pub activity: Option<String>,
 }
 
 impl CheckView {
@@ -481,7 +484,36 @@ fn check_view(
                 reason: u.reason.clone(),
             })
             .collect(),
+        activity: check.activity.map(activity_line),
     }
+}
+
+/// `2 events denied in 1 account (1 blocking, mode block), 0 events undecidable`.
+fn activity_line(activity: &crate::activity::placed::CheckActivity) -> String {
+    if !activity.replayed {
+        return "not replayed: the snapshot's activity lacks some of the events this check denies"
+            .to_owned();
+    }
+    let denied_in = activity
+        .accounts
+        .iter()
+        .filter(|a| a.denied.count > 0)
+        .count();
+    let blocking = activity.accounts.iter().filter(|a| a.blocks).count();
+    format!(
+        "{} denied in {} ({} blocking, mode {}), {} undecidable",
+        crate::placement::Plural(
+            usize::try_from(activity.denied.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+        crate::placement::Plural(denied_in, "account"),
+        blocking,
+        activity.mode.as_str(),
+        crate::placement::Plural(
+            usize::try_from(activity.undecidable.count).unwrap_or(usize::MAX),
+            "event"
+        ),
+    )
 }
 
 /// The nodes depth first and the accounts in node order.

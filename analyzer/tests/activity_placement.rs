@@ -238,7 +238,7 @@ fn warn_reports_the_denied_events_without_moving_the_guardrail() {
     // One line on stdout says what the replay found.
     assert!(
         outputs.stdout.contains(
-            "  Recent Activity: 2 events denied in 1 account (0 blocking, mode warn), 0 events undecidable\n"
+            "  deny_iam_user_creation: 2 events denied in 1 account (0 blocking, mode warn), 0 events undecidable\n"
         ),
         "{}",
         outputs.stdout
@@ -391,7 +391,7 @@ fn the_replay_is_deterministic_across_paths_and_threads() {
             .unwrap();
         let (files, stdout) = pool.install(|| {
             let sink = Collect::default();
-            let stdout = analyze_bytes_into(&bytes, &settings, &sink).unwrap();
+            let stdout = analyze_bytes_into(&bytes, &settings, &sink).unwrap().text;
             (sink.into_files(), stdout)
         });
         assert_eq!(stdout, reference.stdout, "{threads} threads");

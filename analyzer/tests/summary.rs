@@ -406,9 +406,10 @@ fn placement_timing() {
     );
     let t = std::time::Instant::now();
     let sink = headroom_analyzer::Collect::default();
-    let stdout = summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, None, &sink)
-        .unwrap()
-        .text;
+    let stdout =
+        summary::outputs_into(&snapshot, &settings, &checks.runs, &statements, None, &sink)
+            .unwrap()
+            .text;
     let placement_time = t.elapsed();
     let files = sink.into_files();
     let bytes: usize = files.values().map(Vec::len).sum();

@@ -1959,16 +1959,15 @@ async fn seed_trail(url: &str, seeded: &Seeded) -> Trail {
 /// Runs `analyze` (the library behind the binary, in process) on `snapshot` with `config`,
 /// writing everything under `out`; asserts it succeeded and returns the output directory.
 fn analyze_into_dir(snapshot: &Path, config: &Path, out: &Path) -> std::path::PathBuf {
-    let args = headroom_analyzer::cli::Args {
-        snapshot: Some(snapshot.to_owned()),
-        config: Some(config.to_owned()),
-        out: out.to_owned(),
-        results_dir: None,
-        scps_dir: None,
-        rcps_dir: None,
-        exclude_account_ids: false,
-        threads: None,
-    };
+    let args = <headroom_analyzer::cli::Args as clap::Parser>::parse_from([
+        "analyze".as_ref(),
+        snapshot.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
     if let Err(failure) = headroom_analyzer::cli::run(&args) {
         panic!("analyze failed: {:#}", failure.error());
     }
@@ -2224,6 +2223,40 @@ fn collect_reads_the_organization_trail() {
         &dir.path().join("activity-out"),
     );
     assert!(out.join("results").is_dir());
+    // The recent CreateUser and the stranger's AssumeRole in critical-db would have been
+    // denied by the planned guardrails: critical-db now blocks both checks with
+    // `denied_recent_activity`, and no planned attachment covers it any more (carve-out
+    // exempts it by condition where the guardrail stays above it).
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let critical = seeded.accounts["critical-db"].as_str();
+    for check_id in ["deny_iam_user_creation", "deny_sts_third_party_assumerole"] {
+        let check = summary["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check_id"] == check_id)
+            .unwrap_or_else(|| panic!("{check_id} is not in summary.json"));
+        let blocker = check["blocking_accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == critical)
+            .unwrap_or_else(|| panic!("{check_id}: critical-db does not block: {check:#}"));
+        assert!(
+            blocker["violations"]["denied_recent_activity"].as_u64() >= Some(1),
+            "{check_id}: {blocker:#}"
+        );
+        let covered: Vec<&str> = check["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["covered_accounts"].as_array().unwrap())
+            .filter_map(|a| a["id"].as_str())
+            .collect();
+        assert!(!covered.is_empty(), "{check_id} covers nothing: {check:#}");
+        assert!(!covered.contains(&critical), "{check_id}: {check:#}");
+    }
 
     // Athena: the same calls as query rows (moto returns the rows registered for the next
     // query); the reader keeps the same events the S3 path kept from readable files.
