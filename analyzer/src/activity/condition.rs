@@ -195,25 +195,65 @@ impl Operator {
 
 /// Evaluates `operator` on `key` with the policy's `values` against what the request holds.
 pub fn evaluate(operator: &Operator, key: &str, values: &[String], held: &KeyValue) -> Truth {
+    let variable = values.iter().any(|v| v.contains("${"));
+    evaluate_compiled(
+        operator,
+        key,
+        values,
+        &Compiled::new(operator, values),
+        variable,
+        held,
+    )
+}
+
+/// The policy values of an exact comparison (`StringEquals`, `StringNotEquals`) as a set,
+/// compiled once per statement: a carve-out of a thousand accounts is one search per
+/// request value, not a thousand comparisons (with the `${` check, also once per statement).
+/// Measured A/B in one `xtask bench-replay` run (1,000 accounts, 1M events, 2 cores, load
+/// 5 to 6, median of 3): the replay's extra time went from 7.7 s to 3.2 s per million events.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Compiled {
+    exact: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Compiled {
+    /// The set for `operator`'s `values`, when the comparison is exact equality.
+    pub fn new(operator: &Operator, values: &[String]) -> Compiled {
+        let exact = matches!(operator.base, Base::StringEquals | Base::StringNotEquals)
+            .then(|| values.iter().cloned().collect());
+        Compiled { exact }
+    }
+}
+
+/// [`evaluate`], with the values `compiled` and whether any holds a policy variable
+/// (`variable`) known beforehand.
+pub fn evaluate_compiled(
+    operator: &Operator,
+    key: &str,
+    values: &[String],
+    compiled: &Compiled,
+    variable: bool,
+    held: &KeyValue,
+) -> Truth {
     if operator.base == Base::Unsupported {
         return Truth::Unknown(format!(
             "operator `{}` is not evaluated by Headroom",
             operator.name
         ));
     }
-    if operator.base != Base::Null && values.iter().any(|v| v.contains("${")) {
+    if operator.base != Base::Null && variable {
         return Truth::Unknown(format!(
             "`{}` on `{key}` names a policy variable",
             operator.name
         ));
     }
     match held {
-        KeyValue::Present(request) => on_values(operator, values, request),
+        KeyValue::Present(request) => on_values(operator, values, compiled, request),
         KeyValue::Absent => on_absent(operator, values),
         KeyValue::OneOf(candidates) => agree(
             candidates
                 .iter()
-                .map(|c| on_values(operator, values, std::slice::from_ref(c))),
+                .map(|c| on_values(operator, values, compiled, std::slice::from_ref(c))),
             || format!("`{key}` is one of {}, not known which", list(candidates)),
         ),
         KeyValue::NoneOf {
@@ -288,7 +328,12 @@ fn null_check(values: &[String], absent: bool) -> Truth {
 }
 
 /// The key holds `request` (one value, or several for a multivalued key).
-fn on_values(operator: &Operator, values: &[String], request: &[String]) -> Truth {
+fn on_values(
+    operator: &Operator,
+    values: &[String],
+    compiled: &Compiled,
+    request: &[String],
+) -> Truth {
     if operator.base == Base::Null {
         return null_check(values, false);
     }
@@ -299,6 +344,9 @@ fn on_values(operator: &Operator, values: &[String], request: &[String]) -> Trut
     let negated = operator.base.negated();
     // Whether one request value matches one of the policy values (positive sense).
     let matches_one = |value: &str| -> Truth {
+        if let Some(exact) = &compiled.exact {
+            return Truth::from_bool(exact.contains(value));
+        }
         let mut unknown = None;
         for policy in values {
             match matches(operator.base, policy, value) {

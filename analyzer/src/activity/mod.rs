@@ -315,8 +315,9 @@ fn lineage<'o>(org: &'o Organization, account: &'o AccountId) -> Vec<&'o str> {
 /// An event then meets only the statements that may deny it, and one of an action no
 /// governing statement names costs a lookup, not a request context.
 ///
-/// Measured A/B (`xtask bench-replay`, 1,000 accounts, 1M events, 2 cores, load 6, the
-/// binaries in turn): the replay's extra time went from 14.2 s to 10.9 s per million events.
+/// Measured A/B (`xtask bench-replay`, 1,000 accounts, 1M events, 2 cores, load 5 to 6,
+/// the binaries in turn): the replay's extra time went from 14.2 s to 10.9 s per million
+/// events in one round, from 8.5 s to 7.7 s as the median of 3 in a later run.
 struct Index<'p> {
     /// The IAM action of each event source and name met in the activity.
     actions: BTreeMap<(&'p str, &'p str), (usize, String)>,

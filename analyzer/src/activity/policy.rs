@@ -49,6 +49,10 @@ pub struct Condition {
     pub key_lower: String,
     /// The values, as text.
     pub values: Vec<String>,
+    /// The values, compiled for lookup.
+    pub compiled: condition::Compiled,
+    /// Whether a value holds a policy variable (`${...}`).
+    pub variable: bool,
 }
 
 /// The Deny statements of a document (`{"Version": ..., "Statement": [...]}`).
@@ -107,8 +111,11 @@ pub fn deny_statements(document: &Value) -> Result<Vec<DenyStatement>, DocumentE
                 for (key, values) in keys {
                     let values = scalars(values)
                         .ok_or_else(|| at(&format!("bad values for `{operator}` `{key}`")))?;
+                    let operator = Operator::parse(operator);
                     conditions.push(Condition {
-                        operator: Operator::parse(operator),
+                        compiled: condition::Compiled::new(&operator, &values),
+                        variable: values.iter().any(|v| v.contains("${")),
+                        operator,
                         key: key.clone(),
                         key_lower: key.to_ascii_lowercase(),
                         values,
@@ -314,7 +321,16 @@ impl DenyStatement {
             if truth == Truth::False {
                 break;
             }
-            truth = truth.and(|| condition::evaluate(&c.operator, &c.key, &c.values, &key(&c.key)));
+            truth = truth.and(|| {
+                condition::evaluate_compiled(
+                    &c.operator,
+                    &c.key,
+                    &c.values,
+                    &c.compiled,
+                    c.variable,
+                    &key(&c.key),
+                )
+            });
         }
         truth
     }
