@@ -16,8 +16,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use sha2::Digest as _;
 
-use crate::text::placement;
-use crate::view::View;
+use crate::view::{CheckRow, View};
 
 /// The file name, in the output directory.
 pub const REPORT_HTML_FILE: &str = "report.html";
@@ -98,19 +97,6 @@ struct Context<'a> {
     data: minijinja::Value,
     script: minijinja::Value,
     script_hash: String,
-}
-
-#[derive(Serialize)]
-struct CheckRow<'a> {
-    id: &'a str,
-    kind: &'a str,
-    placement: String,
-    covered: usize,
-    blocking: usize,
-    carved_out: usize,
-    excluded: usize,
-    reasoning: &'a str,
-    activity: Option<&'a str>,
 }
 
 fn status_letter(status: &str) -> char {
@@ -284,21 +270,7 @@ pub fn render(view: &View) -> Result<String, minijinja::Error> {
         totals: &view.totals,
         totals_line: crate::text::totals_line(&view.totals),
         warnings: &view.warnings,
-        checks: view
-            .checks
-            .iter()
-            .map(|c| CheckRow {
-                id: &c.id,
-                kind: c.kind,
-                placement: placement(c),
-                covered: c.covered,
-                blocking: c.blocking,
-                carved_out: c.carved_out(),
-                excluded: c.excluded,
-                reasoning: &c.reasoning,
-                activity: c.activity.as_deref(),
-            })
-            .collect(),
+        checks: view.checks.iter().map(CheckRow::new).collect(),
         gaps: &view.gaps[..view.gaps.len().min(MAX_GAP_ROWS)],
         gaps_total: view.gaps.len(),
         gaps_more: view.gaps.len().saturating_sub(MAX_GAP_ROWS),

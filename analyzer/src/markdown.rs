@@ -10,8 +10,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::render::escape_invisible;
-use crate::text::{describe_blocker, placement};
-use crate::view::{BlockerView, View};
+use crate::text::describe_blocker;
+use crate::view::{BlockerView, CheckRow, View};
 
 /// The file name, in the output directory.
 pub const SUMMARY_MD_FILE: &str = "summary.md";
@@ -45,15 +45,9 @@ struct Context<'a> {
 
 #[derive(Serialize)]
 struct Check<'a> {
-    id: &'a str,
-    kind: &'a str,
-    placement: String,
-    covered: usize,
-    blocking: usize,
-    carved_out: usize,
-    excluded: usize,
-    reasoning: &'a str,
-    activity: Option<&'a str>,
+    /// The checks-table row (ID, kind, placement, counts, reasoning, activity).
+    #[serde(flatten)]
+    row: CheckRow<'a>,
     targets: Vec<Target<'a>>,
     targets_more: usize,
     blockers: Vec<BlockerRow<'a>>,
@@ -138,15 +132,7 @@ fn context(view: &View) -> Context<'_> {
                 blockers.extend(rows.into_iter().take(room));
             }
             Check {
-                id: &c.id,
-                kind: c.kind,
-                placement: placement(c),
-                covered: c.covered,
-                blocking: c.blocking,
-                carved_out: c.carved_out(),
-                excluded: c.excluded,
-                reasoning: &c.reasoning,
-                activity: c.activity.as_deref(),
+                row: CheckRow::new(c),
                 targets: c
                     .targets
                     .iter()

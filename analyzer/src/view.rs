@@ -115,6 +115,46 @@ impl CheckView {
     }
 }
 
+/// One check's row in the checks table of `summary.md` and `report.html`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRow<'a> {
+    /// The check ID.
+    pub id: &'a str,
+    /// `SCP` or `RCP`.
+    pub kind: &'a str,
+    /// Where it lands, in words (`root`, `2 OUs, 3 accounts`, `nowhere`).
+    pub placement: String,
+    /// Covered accounts.
+    pub covered: usize,
+    /// Blocking accounts.
+    pub blocking: usize,
+    /// Blocking accounts exempted by condition (carve-out).
+    pub carved_out: usize,
+    /// Excluded accounts.
+    pub excluded: usize,
+    /// Why, for the check as a whole.
+    pub reasoning: &'a str,
+    /// What the activity replay found, when the snapshot holds activity.
+    pub activity: Option<&'a str>,
+}
+
+impl<'a> CheckRow<'a> {
+    /// The row of `check`.
+    pub fn new(check: &'a CheckView) -> Self {
+        Self {
+            id: &check.id,
+            kind: check.kind,
+            placement: crate::text::placement(check),
+            covered: check.covered,
+            blocking: check.blocking,
+            carved_out: check.carved_out(),
+            excluded: check.excluded,
+            reasoning: &check.reasoning,
+            activity: check.activity.as_deref(),
+        }
+    }
+}
+
 /// One attachment of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetView {
