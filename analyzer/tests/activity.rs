@@ -6,7 +6,7 @@
 
 mod checks_common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use checks_common::{FIXTURE_ACCOUNT, fixture_snapshot};
 use headroom_analyzer::activity::facts::Facts;
@@ -979,6 +979,57 @@ fn the_frozen_activity_replays_to_reviewed_verdicts() {
         verdicts
     );
     insta::assert_json_snapshot!(verdicts);
-    let evidence = activity::external_accounts(activity, &snapshot.organization);
+    // Each call made twice: counted twice, with the same principals, statements and earliest
+    // examples (the replay groups the events of one call and replays it once).
+    let mut twice = activity.clone();
+    twice.events.extend(activity.events.iter().map(|e| {
+        let mut again = e.clone();
+        again.id = format!("{}-again", e.id);
+        again.time = "2026-12-31T23:59:59Z".into();
+        again
+    }));
+    let doubled = activity::evaluate(
+        &twice,
+        &planned,
+        &snapshot.organization,
+        &Facts::from_snapshot(&snapshot),
+        &snapshot.meta.partition,
+    )
+    .unwrap();
+    assert_eq!(doubled.events, 2 * verdicts.events);
+    assert_eq!(
+        doubled.checks.keys().collect::<Vec<_>>(),
+        verdicts.checks.keys().collect::<Vec<_>>()
+    );
+    let mut compared = 0;
+    for (check, accounts) in &verdicts.checks {
+        assert_eq!(doubled.checks[check].len(), accounts.len(), "{check}");
+        for (account, findings) in accounts {
+            let again = &doubled.checks[check][account];
+            for (once, twice) in [
+                (&findings.denied, &again.denied),
+                (&findings.undecidable, &again.undecidable),
+            ] {
+                assert_eq!(twice.count, 2 * once.count, "{check} {account}");
+                assert_eq!(twice.failed_calls, 2 * once.failed_calls);
+                assert_eq!(twice.first_seen, once.first_seen);
+                if once.count > 0 {
+                    assert_eq!(twice.last_seen.as_deref(), Some("2026-12-31T23:59:59Z"));
+                }
+                assert_eq!(twice.principals, once.principals);
+                assert_eq!(twice.statements, once.statements);
+                let doubled_reasons: BTreeMap<String, u64> =
+                    once.reasons.iter().map(|(r, n)| (r.clone(), 2 * n)).collect();
+                assert_eq!(twice.reasons, doubled_reasons);
+                assert!(twice.examples.starts_with(&once.examples), "{check} {account}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 0, "the fixture has findings to compare");
+    let evidence = activity::external_accounts(
+        &activity::calls::group(&activity.events),
+        &snapshot.organization,
+    );
     insta::assert_json_snapshot!("external_accounts", evidence);
 }

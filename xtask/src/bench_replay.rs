@@ -60,9 +60,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let events = events(&plain, args)?;
     let mut replayed = plain.clone();
     replayed.format_version = headroom_schemas::version::FormatVersion { major: 1, minor: 2 };
-    replayed.activity = Some(activity(events)?);
+    let section = serde_json::to_vec(&activity(events)?)?;
+    // Parsed, as `analyze` gets it: the events' memory is laid out as parsing leaves it (in
+    // order), not as the generator's clones and the sort left it.
+    replayed.activity = Some(serde_json::from_slice(&section)?);
     let settings = Settings::default();
-    let section = serde_json::to_vec(replayed.activity.as_ref().context("no activity")?)?;
     // The streaming path keeps the inventories' facts for any snapshot that may hold activity
     // (format 1.2): its cost, on the same snapshot without activity written as 1.1 and 1.2.
     let (older, newer) = (as_version(&plain, 1)?, as_version(&plain, 2)?);

@@ -21,6 +21,7 @@
 //! apply. Accounts whose window could not be read completely are listed in
 //! [`Verdicts::gaps`]: their absence of findings proves nothing.
 
+pub mod calls;
 pub mod condition;
 pub mod facts;
 pub mod placed;
@@ -36,6 +37,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use self::calls::{Call, Calls};
 use self::condition::Truth;
 use self::facts::Facts;
 use self::policy::{DenyStatement, DocumentError};
@@ -135,33 +137,28 @@ impl Summary {
             })
     }
 
-    /// Counts `event`, by `principal`, denied or maybe denied by `sid` (and, undecidable, for
-    /// `reason`); `example` makes its example, called only if it is kept.
+    /// Counts the events of `call`, by `principal`, denied or maybe denied by `sid` (and,
+    /// undecidable, for `reason`); `example` makes the example of one of its events, called
+    /// only for those kept.
     fn count(
         &mut self,
-        event: &Event,
+        call: &Call<'_>,
         principal: &str,
         sid: Option<&str>,
         reason: Option<&str>,
-        example: impl FnOnce() -> Example,
+        example: impl Fn(&Event) -> Example,
     ) {
-        self.count += 1;
-        if event.error_code.is_some() {
-            self.failed_calls += 1;
-        }
+        self.count += call.count;
+        self.failed_calls += call.failed;
         if self
             .first_seen
             .as_deref()
-            .is_none_or(|t| event.time.as_str() < t)
+            .is_none_or(|t| call.first_seen < t)
         {
-            self.first_seen = Some(event.time.clone());
+            self.first_seen = Some(call.first_seen.to_owned());
         }
-        if self
-            .last_seen
-            .as_deref()
-            .is_none_or(|t| event.time.as_str() > t)
-        {
-            self.last_seen = Some(event.time.clone());
+        if self.last_seen.as_deref().is_none_or(|t| call.last_seen > t) {
+            self.last_seen = Some(call.last_seen.to_owned());
         }
         if !self.principals.contains(principal) {
             self.principals.insert(principal.to_owned());
@@ -173,14 +170,16 @@ impl Summary {
         }
         if let Some(reason) = reason {
             match self.reasons.get_mut(reason) {
-                Some(n) => *n += 1,
+                Some(n) => *n += call.count,
                 None => {
-                    self.reasons.insert(reason.to_owned(), 1);
+                    self.reasons.insert(reason.to_owned(), call.count);
                 }
             }
         }
-        if self.keeps(event) {
-            self.keep_example(example());
+        for event in &call.earliest {
+            if self.keeps(event) {
+                self.keep_example(example(event));
+            }
         }
     }
 
@@ -251,7 +250,7 @@ pub fn replay(request: &Request<'_>, statements: &[&DenyStatement]) -> Outcome {
             continue;
         }
         for authorization in &request.authorizations {
-            let truth = statement.applies(&request.action, &authorization.resource, &mut |key| {
+            let truth = statement.applies_to(&authorization.resource, &mut |key| {
                 request.key(authorization, key)
             });
             match truth {
@@ -329,22 +328,16 @@ struct Index<'p> {
 
 impl<'p> Index<'p> {
     fn new(
-        activity: &'p Activity,
+        calls: &Calls<'p>,
         org: &'p Organization,
         by_target: &BTreeMap<&'p str, Vec<(CheckKind, &'p DenyStatement)>>,
         only: Option<&BTreeSet<&str>>,
     ) -> Self {
-        let calls: BTreeSet<(&str, &str)> = activity
-            .events
-            .par_iter()
-            .fold(BTreeSet::new, |mut set, e| {
-                set.insert((e.source.as_str(), e.name.as_str()));
-                set
-            })
-            .reduce(BTreeSet::new, |mut a, b| {
-                a.extend(b);
-                a
-            });
+        let calls: BTreeSet<(&str, &str)> = calls
+            .calls
+            .iter()
+            .map(|c| (c.event.source.as_str(), c.event.name.as_str()))
+            .collect();
         let actions: BTreeMap<(&str, &str), (usize, String)> = calls
             .into_iter()
             .enumerate()
@@ -424,14 +417,24 @@ pub fn evaluate(
     facts: &Facts,
     partition: &str,
 ) -> Result<Verdicts, DocumentError> {
-    evaluate_checks(activity, planned, org, facts, partition, None)
+    evaluate_calls(
+        activity,
+        &calls::group(&activity.events),
+        planned,
+        org,
+        facts,
+        partition,
+        None,
+    )
 }
 
-/// [`evaluate`], for the statements of the checks in `only` alone (every check with `None`):
-/// a check's verdicts depend on its own statements only, so a placement round that changed
-/// a few checks replays those alone.
-pub fn evaluate_checks(
+/// [`evaluate`], with the window's events already grouped by call (`calls`, of
+/// `activity.events`), for the statements of the checks in `only` alone (every check with
+/// `None`): a check's verdicts depend on its own statements only, so a placement round that
+/// changed a few checks replays those alone.
+pub fn evaluate_calls(
     activity: &Activity,
+    calls: &Calls<'_>,
     planned: &[Planned<'_>],
     org: &Organization,
     facts: &Facts,
@@ -450,7 +453,7 @@ pub fn evaluate_checks(
             by_target.entry(target).or_default().push((*kind, s));
         }
     }
-    let index = Index::new(activity, org, &by_target, only);
+    let index = Index::new(calls, org, &by_target, only);
     let is_member = |a: &str| org.accounts.contains_key(a);
     let ctx = Context {
         partition,
@@ -458,20 +461,19 @@ pub fn evaluate_checks(
         is_member: &is_member,
         facts,
     };
-    let mut verdicts = activity
-        .events
-        .par_chunks(4096)
-        .map(|chunk| {
-            let mut part = Verdicts::default();
-            for event in chunk {
-                replay_event(event, ctx, &index, &mut part);
-            }
+    let mut verdicts = calls
+        .calls
+        .par_iter()
+        .with_min_len(1024)
+        .fold(Verdicts::default, |mut part, call| {
+            replay_call(call, ctx, &index, &mut part);
             part
         })
         .reduce(Verdicts::default, |mut a, b| {
             a.merge(b);
             a
         });
+    verdicts.events = calls.events;
     verdicts.gaps = gaps(activity, org);
     Ok(verdicts)
 }
@@ -526,8 +528,8 @@ pub fn principal_identity(arn: &str) -> &str {
     }
 }
 
-fn replay_event(event: &Event, ctx: Context<'_>, index: &Index<'_>, out: &mut Verdicts) {
-    out.events += 1;
+fn replay_call(call: &Call<'_>, ctx: Context<'_>, index: &Index<'_>, out: &mut Verdicts) {
+    let event = call.event;
     let Some((action, name)) = index
         .actions
         .get(&(event.source.as_str(), event.name.as_str()))
@@ -553,7 +555,7 @@ fn replay_event(event: &Event, ctx: Context<'_>, index: &Index<'_>, out: &mut Ve
         return;
     }
     let request = Request::with_action(event, ctx, name.clone());
-    // Made once, and only for an event that is denied or undecidable somewhere.
+    // Made once, and only for a call that is denied or undecidable somewhere.
     let who: std::cell::OnceCell<(String, String)> = std::cell::OnceCell::new();
     let principal = || {
         who.get_or_init(|| {
@@ -593,17 +595,17 @@ fn replay_event(event: &Event, ctx: Context<'_>, index: &Index<'_>, out: &mut Ve
             &mut findings.undecidable
         };
         let (full, identity) = principal();
-        summary.count(event, identity, sid.as_deref(), reason.as_deref(), || {
+        summary.count(call, identity, sid.as_deref(), reason.as_deref(), |e| {
             Example {
-                time: event.time.clone(),
-                id: event.id.clone(),
-                account: event.account.to_string(),
-                region: event.region.clone(),
+                time: e.time.clone(),
+                id: e.id.clone(),
+                account: e.account.to_string(),
+                region: e.region.clone(),
                 action: request.action.clone(),
                 principal: full.clone(),
                 statement: sid.clone(),
                 reason: reason.clone(),
-                error_code: event.error_code.clone(),
+                error_code: e.error_code.clone(),
             }
         });
     };
@@ -624,7 +626,7 @@ fn replay_event(event: &Event, ctx: Context<'_>, index: &Index<'_>, out: &mut Ve
 /// third-party RCP checks, whatever the plan. Only events whose principal names an account
 /// outside the organization count (anonymous callers have none).
 pub fn external_accounts(
-    activity: &Activity,
+    calls: &Calls<'_>,
     org: &Organization,
 ) -> BTreeMap<&'static str, BTreeMap<AccountId, BTreeMap<String, BTreeSet<String>>>> {
     let mut out: BTreeMap<&'static str, BTreeMap<AccountId, BTreeMap<String, BTreeSet<String>>>> =
@@ -633,7 +635,7 @@ pub fn external_accounts(
         .iter()
         .filter(|s| s.principals == catalog::Principals::OutsideOrganization)
         .collect();
-    for event in &activity.events {
+    for event in calls.calls.iter().map(|c| c.event) {
         let Some(caller) = event.principal.account.as_deref() else {
             continue;
         };

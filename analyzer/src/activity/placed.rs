@@ -27,6 +27,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::calls::Calls;
 use super::facts::Facts;
 use super::{Findings, Planned, Summary, Verdicts};
 use crate::checks::{self, rcp};
@@ -176,6 +177,8 @@ pub fn place(
             block_gaps(run, &gaps);
         }
     }
+    // Grouped once: every round replays each call once.
+    let calls = super::calls::group(&replay.activity.events);
     let mut found: BTreeMap<(&'static str, AccountId), Findings> = BTreeMap::new();
     // Each round replays only the checks whose placement the previous round changed.
     let mut changed: Option<BTreeSet<&str>> = None;
@@ -184,7 +187,7 @@ pub fn place(
     let plan = loop {
         rounds += 1;
         let plan = placement::place(org, existing, settings, &runs, statements)?;
-        let round = evaluate(&plan, replay, org, changed.as_ref())?;
+        let round = evaluate(&plan, replay, &calls, org, changed.as_ref())?;
         match &changed {
             None => verdicts = round,
             Some(checks) => {
@@ -212,7 +215,7 @@ pub fn place(
         changed = Some(next);
     };
     let last = verdicts;
-    let evidence = super::external_accounts(replay.activity, org);
+    let evidence = super::external_accounts(&calls, org);
     let checks = runs
         .iter()
         .map(|run| {
@@ -251,6 +254,7 @@ pub fn place(
 fn evaluate(
     plan: &Plan,
     replay: Replay<'_>,
+    calls: &Calls<'_>,
     org: &Organization,
     only: Option<&BTreeSet<&str>>,
 ) -> Result<Verdicts, AnalyzeError> {
@@ -272,8 +276,9 @@ fn evaluate(
             document,
         })
         .collect();
-    super::evaluate_checks(
+    super::evaluate_calls(
         replay.activity,
+        calls,
         &planned,
         org,
         replay.facts,

@@ -177,10 +177,10 @@ pub enum ResourceArn {
         /// What the ARN starts with.
         prefix: String,
         /// Why the rest is unknown.
-        why: String,
+        why: &'static str,
     },
     /// Not known at all: why.
-    Unknown(String),
+    Unknown(&'static str),
 }
 
 /// Whether the pattern `p` matches the resource: a known ARN, or every / no ARN of a known
@@ -196,12 +196,16 @@ fn pattern_covers(p: &str, resource: &ResourceArn) -> Truth {
     }
     match resource {
         ResourceArn::Known(arn) => {
-            let text = glob_match_with(p, arn, false);
+            // Matching segment by segment implies matching as text (the segments' matches,
+            // joined by their colons, are one): only a text match can be read two ways.
+            if !glob_match_with(p, arn, false) {
+                return Truth::False;
+            }
             match by_segment(p, arn) {
-                Some(segments) if segments != text => Truth::Unknown(format!(
+                Some(false) => Truth::Unknown(format!(
                     "whether `{p}` matches `{arn}` depends on how IAM matches wildcards across colons"
                 )),
-                _ => truth(text),
+                _ => Truth::True,
             }
         }
         ResourceArn::Partial { prefix, why } => {
@@ -232,14 +236,14 @@ fn pattern_covers(p: &str, resource: &ResourceArn) -> Truth {
     }
 }
 
-fn truth(b: bool) -> Truth {
-    if b { Truth::True } else { Truth::False }
-}
-
 /// The six colon-separated segments of an ARN (the last keeps its colons).
-fn segments(arn: &str) -> Option<Vec<&str>> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    (parts.len() == 6).then_some(parts)
+fn segments(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let mut out = [""; 6];
+    for slot in &mut out {
+        *slot = parts.next()?;
+    }
+    Some(out)
 }
 
 /// Segment-by-segment matching, when both are six-segment ARNs (without collecting the
@@ -309,6 +313,15 @@ impl DenyStatement {
         if !self.covers_action(action) {
             return Truth::False;
         }
+        self.applies_to(resource, key)
+    }
+
+    /// [`Self::applies`], for a request whose action the statement covers.
+    pub fn applies_to(
+        &self,
+        resource: &ResourceArn,
+        key: &mut dyn FnMut(&str) -> KeyValue,
+    ) -> Truth {
         let principal = match self.principal_anyone {
             None | Some(true) => Truth::True,
             Some(false) => Truth::Unknown(
@@ -376,13 +389,13 @@ mod tests {
             Truth::True
         );
         assert!(matches!(
-            s.covers_resource(&ResourceArn::Unknown("no name".into())),
+            s.covers_resource(&ResourceArn::Unknown("no name")),
             Truth::Unknown(_)
         ));
         // Every user under /automation/ is exempt; a user elsewhere is not.
         let partial = |prefix: &str| ResourceArn::Partial {
             prefix: prefix.to_owned(),
-            why: "w".into(),
+            why: "w",
         };
         assert_eq!(
             s.covers_resource(&partial("arn:aws:iam::111111111111:user/automation/")),
@@ -401,7 +414,7 @@ mod tests {
         let s = &deny_statements(&doc).unwrap()[0];
         let partial = |prefix: &str| ResourceArn::Partial {
             prefix: prefix.to_owned(),
-            why: "w".into(),
+            why: "w",
         };
         assert_eq!(
             s.covers_resource(&partial("arn:aws:ec2:eu-west-1:111111111111:instance/")),
@@ -440,7 +453,7 @@ mod tests {
         ]});
         let s = deny_statements(&doc).unwrap();
         let mut none = |_: &str| KeyValue::Absent;
-        let any = ResourceArn::Unknown("x".into());
+        let any = ResourceArn::Unknown("x");
         assert_eq!(s[0].applies("s3:GetObject", &any, &mut none), Truth::True);
         assert!(matches!(
             s[1].applies("s3:GetObject", &any, &mut none),

@@ -371,11 +371,18 @@ impl<'e> Request<'e> {
 /// SCPs restrict ("SCPs don't affect service-linked roles", AWS Organizations User Guide).
 pub fn exempt_from_scps(event: &Event) -> bool {
     let p = &event.principal;
+    // A service-linked role is `arn:<partition>:iam::<account>:role/aws-service-role/...`;
+    // its sessions name it as their issuer.
+    let service_linked = |arn: &String| {
+        arn.splitn(6, ':')
+            .nth(5)
+            .is_some_and(|resource| resource.starts_with("role/aws-service-role/"))
+    };
     p.kind == "AWSService"
         || [&p.arn, &p.issuer_arn]
             .into_iter()
             .flatten()
-            .any(|arn| arn.contains(":role/aws-service-role/"))
+            .any(service_linked)
 }
 
 /// The principal's account of `event`, if it names a 12-digit one.
@@ -408,11 +415,8 @@ fn tag_value(tags: &headroom_schemas::Tags, key: &str) -> KeyValue {
 
 /// A resource whose ARN is known up to a prefix (its ID was created by the call, or the event
 /// does not name it).
-fn partial(prefix: String, why: &str) -> ResourceArn {
-    ResourceArn::Partial {
-        prefix,
-        why: why.to_owned(),
-    }
+fn partial(prefix: String, why: &'static str) -> ResourceArn {
+    ResourceArn::Partial { prefix, why }
 }
 
 fn authorizations(event: &Event, action: &str, partition: &str) -> Vec<Authorization> {
