@@ -1018,10 +1018,16 @@ fn the_frozen_activity_replays_to_reviewed_verdicts() {
                 }
                 assert_eq!(twice.principals, once.principals);
                 assert_eq!(twice.statements, once.statements);
-                let doubled_reasons: BTreeMap<String, u64> =
-                    once.reasons.iter().map(|(r, n)| (r.clone(), 2 * n)).collect();
+                let doubled_reasons: BTreeMap<String, u64> = once
+                    .reasons
+                    .iter()
+                    .map(|(r, n)| (r.clone(), 2 * n))
+                    .collect();
                 assert_eq!(twice.reasons, doubled_reasons);
-                assert!(twice.examples.starts_with(&once.examples), "{check} {account}");
+                assert!(
+                    twice.examples.starts_with(&once.examples),
+                    "{check} {account}"
+                );
                 compared += 1;
             }
         }

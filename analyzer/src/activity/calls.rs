@@ -29,7 +29,6 @@ use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use headroom_schemas::AccountId;
 use headroom_schemas::activity::{Event, Principal};
-
 use rayon::prelude::*;
 
 use super::EXAMPLES;
@@ -49,14 +48,11 @@ pub struct Call<'a> {
     pub last_seen: &'a str,
     /// The earliest few events, by time then ID (at most [`EXAMPLES`]).
     pub earliest: Vec<&'a Event>,
-    /// The hash of its key.
-    hash: u64,
 }
 
 impl<'a> Call<'a> {
-    fn new(event: &'a Event, hash: u64) -> Self {
+    fn new(event: &'a Event) -> Self {
         Self {
-            hash,
             event,
             count: 1,
             failed: u64::from(event.error_code.is_some()),
@@ -79,23 +75,6 @@ impl<'a> Call<'a> {
             self.event = self.earliest[0];
         }
     }
-
-    /// Counts the events of `other`, another part of the same call.
-    fn merge(&mut self, other: Call<'a>) {
-        // The events of `other` besides its earliest, which are added one by one below.
-        let failed_earliest = other
-            .earliest
-            .iter()
-            .filter(|e| e.error_code.is_some())
-            .count() as u64;
-        self.count += other.count - other.earliest.len() as u64;
-        self.failed += other.failed - failed_earliest;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
-        for event in other.earliest {
-            self.add(event);
-        }
-    }
 }
 
 /// The order of examples: by time, then ID.
@@ -113,7 +92,7 @@ pub struct Calls<'a> {
 }
 
 /// What makes two events one call (see the module documentation), as a key, with its hash
-/// computed once: a table that grows, and the merging of the workers' tables, hash the hash.
+/// computed once: a table that grows hashes the hash.
 #[derive(Clone, Copy)]
 struct Key<'a> {
     hash: u64,
@@ -196,61 +175,39 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    fn add(&mut self, event: &'a Event) {
-        let key = Key::new(event);
+    fn add(&mut self, key: Key<'a>) {
         match self.at.entry(key) {
-            Entry::Occupied(at) => self.calls[*at.get()].add(event),
+            Entry::Occupied(at) => self.calls[*at.get()].add(key.event),
             Entry::Vacant(at) => {
                 at.insert(self.calls.len());
-                self.calls.push(Call::new(event, key.hash));
-            }
-        }
-    }
-
-    /// Adds the calls of `other`.
-    fn merge(&mut self, other: Table<'a>) {
-        for call in other.calls {
-            let key = Key {
-                hash: call.hash,
-                event: call.event,
-            };
-            match self.at.entry(key) {
-                Entry::Occupied(at) => self.calls[*at.get()].merge(call),
-                Entry::Vacant(at) => {
-                    at.insert(self.calls.len());
-                    self.calls.push(call);
-                }
+                self.calls.push(Call::new(key.event));
             }
         }
     }
 }
 
-/// Groups `events` by call: one table per thread over its share of the events, then merged.
+/// Groups `events` by call. Each event's key is hashed once, in parallel; then each worker
+/// groups the events of its share of the hashes, so no two workers meet the same call and no
+/// table is merged into another.
 pub fn group(events: &[Event]) -> Calls<'_> {
-    let share = events
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .max(1 << 12);
-    let table = events
-        .par_chunks(share)
-        .map(|chunk| {
+    let keys: Vec<Key<'_>> = events
+        .par_iter()
+        .with_min_len(1 << 12)
+        .map(Key::new)
+        .collect();
+    let parts = rayon::current_num_threads().max(1) as u64;
+    let tables: Vec<Vec<Call<'_>>> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
             let mut table = Table::default();
-            for event in chunk {
-                table.add(event);
+            for key in keys.iter().filter(|k| k.hash % parts == part) {
+                table.add(*key);
             }
-            table
+            table.calls
         })
-        .reduce(Table::default, |a, b| {
-            let (small, mut large) = if a.calls.len() < b.calls.len() {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            large.merge(small);
-            large
-        });
+        .collect();
     Calls {
-        calls: table.calls,
+        calls: tables.into_iter().flatten().collect(),
         events: events.len() as u64,
     }
 }
@@ -288,7 +245,7 @@ mod tests {
             event("e4", "2026-01-04T00:00:00Z", a, None),
             event("e0", "2026-01-04T00:00:00Z", a, None),
         ];
-        // Many copies, so that the parallel grouping merges tables.
+        // Many copies, so that the grouping runs on every worker.
         for i in 0..40_000 {
             events.push(event(&format!("x{i:05}"), "2026-01-09T00:00:00Z", a, None));
         }
