@@ -979,8 +979,22 @@ fn the_frozen_activity_replays_to_reviewed_verdicts() {
         verdicts
     );
     insta::assert_json_snapshot!(verdicts);
-    // Each call made twice: counted twice, with the same principals, statements and earliest
-    // examples (the replay groups the events of one call and replays it once).
+    assert_each_call_counts_twice(&snapshot, &planned, &verdicts);
+    let evidence = activity::external_accounts(
+        &activity::calls::group(&activity.events),
+        &snapshot.organization,
+    );
+    insta::assert_json_snapshot!("external_accounts", evidence);
+}
+
+/// Each call of the window made twice: counted twice, with the same principals, statements and
+/// earliest examples (the replay groups the events of one call and replays it once).
+fn assert_each_call_counts_twice(
+    snapshot: &headroom_schemas::Snapshot,
+    planned: &[Planned<'_>],
+    verdicts: &activity::Verdicts,
+) {
+    let activity = snapshot.activity.as_ref().unwrap();
     let mut twice = activity.clone();
     twice.events.extend(activity.events.iter().map(|e| {
         let mut again = e.clone();
@@ -990,9 +1004,9 @@ fn the_frozen_activity_replays_to_reviewed_verdicts() {
     }));
     let doubled = activity::evaluate(
         &twice,
-        &planned,
+        planned,
         &snapshot.organization,
-        &Facts::from_snapshot(&snapshot),
+        &Facts::from_snapshot(snapshot),
         &snapshot.meta.partition,
     )
     .unwrap();
@@ -1033,9 +1047,4 @@ fn the_frozen_activity_replays_to_reviewed_verdicts() {
         }
     }
     assert!(compared > 0, "the fixture has findings to compare");
-    let evidence = activity::external_accounts(
-        &activity::calls::group(&activity.events),
-        &snapshot.organization,
-    );
-    insta::assert_json_snapshot!("external_accounts", evidence);
 }
