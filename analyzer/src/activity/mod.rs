@@ -250,8 +250,8 @@ pub fn replay(request: &Request<'_>, statements: &[&DenyStatement]) -> Outcome {
             continue;
         }
         for authorization in &request.authorizations {
-            let truth = statement.applies_to(&authorization.resource, &mut |key| {
-                request.key(authorization, key)
+            let truth = statement.applies_to(&authorization.resource, &mut |key, lower| {
+                request.key_lowercase(authorization, key, lower)
             });
             match truth {
                 Truth::True => return Outcome::Denied(statement.sid.clone()),

@@ -227,6 +227,13 @@ fn pattern_covers(p: &str, resource: &ResourceArn) -> Truth {
             {
                 return Truth::True;
             }
+            // What `p` matches starts with its text before the first wildcard, what `k*`
+            // matches starts with `k`: one must start the other for any ARN to match both.
+            let literal = &p.as_bytes()[..p.find(['*', '?']).unwrap_or(p.len())];
+            let common = literal.len().min(k.len());
+            if literal[..common] != k.as_bytes()[..common] {
+                return Truth::False;
+            }
             if !glob_intersects(p, &format!("{k}*")) {
                 return Truth::False;
             }
@@ -303,12 +310,13 @@ impl DenyStatement {
     }
 
     /// Whether the statement applies to a request of `action` on `resource` whose context
-    /// holds `key(lowercase name)`: action, resource, principal and every condition.
+    /// holds `key(name as written, name in lowercase)`: action, resource, principal and every
+    /// condition.
     pub fn applies(
         &self,
         action: &str,
         resource: &ResourceArn,
-        key: &mut dyn FnMut(&str) -> KeyValue,
+        key: &mut dyn FnMut(&str, &str) -> KeyValue,
     ) -> Truth {
         if !self.covers_action(action) {
             return Truth::False;
@@ -320,7 +328,7 @@ impl DenyStatement {
     pub fn applies_to(
         &self,
         resource: &ResourceArn,
-        key: &mut dyn FnMut(&str) -> KeyValue,
+        key: &mut dyn FnMut(&str, &str) -> KeyValue,
     ) -> Truth {
         let principal = match self.principal_anyone {
             None | Some(true) => Truth::True,
@@ -341,7 +349,7 @@ impl DenyStatement {
                     &c.values,
                     &c.compiled,
                     c.variable,
-                    &key(&c.key),
+                    &key(&c.key, &c.key_lower),
                 )
             });
         }
@@ -452,7 +460,7 @@ mod tests {
             {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*", "Resource": "*"}
         ]});
         let s = deny_statements(&doc).unwrap();
-        let mut none = |_: &str| KeyValue::Absent;
+        let mut none = |_: &str, _: &str| KeyValue::Absent;
         let any = ResourceArn::Unknown("x");
         assert_eq!(s[0].applies("s3:GetObject", &any, &mut none), Truth::True);
         assert!(matches!(

@@ -131,7 +131,11 @@ impl<'e> Request<'e> {
     /// The value of condition key `key` (as written; names compare case-insensitively) for
     /// `authorization`.
     pub fn key(&self, authorization: &Authorization, key: &str) -> KeyValue {
-        let lower = key.to_ascii_lowercase();
+        self.key_lowercase(authorization, key, &key.to_ascii_lowercase())
+    }
+
+    /// [`Self::key`], given the name in lowercase too (`lower`).
+    pub fn key_lowercase(&self, authorization: &Authorization, key: &str, lower: &str) -> KeyValue {
         if lower.starts_with("aws:principaltag/") {
             return self.principal_tag(&key["aws:PrincipalTag/".len()..]);
         }
@@ -143,7 +147,7 @@ impl<'e> Request<'e> {
         }
         let event = self.event;
         let p = &event.principal;
-        match lower.as_str() {
+        match lower {
             "aws:principalaccount" => match self.principal_account() {
                 Some(a) => present(a),
                 None => unknown("the event names no account for the principal"),
