@@ -18,8 +18,8 @@
 //! - a kept record's `requestParameters` and `responseElements` are raw JSON until then.
 //!
 //! `cargo xtask bench-activity` measures this against its floor (gunzip and `serde_json` into
-//! `IgnoredAny`); the derived reader this replaced, which read every record whole, reached
-//! 54% of the floor in the run where this one reached 64% (see `documentation/ACTIVITY.md`).
+//! `IgnoredAny`): 63 to 65% of it, where the derived reader it replaced (every record read
+//! whole into a struct) reached 58 to 60% in alternating runs (see `documentation/ACTIVITY.md`).
 //!
 //! The collector's S3 path and its Athena path (which rebuilds records from query rows) both
 //! read through [`read_log_file`], so both keep exactly the same events.
