@@ -5,8 +5,22 @@
 //! (`eventVersion`, `userIdentity`, `eventTime`, `eventSource`, `eventName`, `awsRegion`,
 //! `sourceIPAddress`, `requestParameters`, `responseElements`, `errorCode`,
 //! `recipientAccountId`, ...). Records are parsed one at a time, into borrowed strings where
-//! the text has no escapes, with `requestParameters` and `responseElements` kept as raw JSON
-//! until a selector keeps the record: most records are dropped without building anything.
+//! the text has no escapes, and most are dropped without building anything:
+//! - `userIdentity` is kept as raw JSON text and read only when a selector needs the
+//!   principal: a call that only the IMDSv1 selector (`*`) could keep needs
+//!   `ec2RoleDelivery`, which a text without that key spelled out or any `\` cannot hold;
+//! - as soon as `eventSource`, `eventName` and `userIdentity` have been read (CloudTrail
+//!   writes them first), the selectors decide, and the rest of a record none keeps
+//!   (`requestParameters`, `responseElements`, `tlsDetails`...) is skipped as serde's
+//!   `IgnoredAny` skips it: checked to be JSON, not read. Like the fields the reader never
+//!   reads, the fields of a dropped record that the decision did not need are not checked
+//!   to have the type a kept record's must have;
+//! - a kept record's `requestParameters` and `responseElements` are raw JSON until then.
+//!
+//! `cargo xtask bench-activity` measures this against its floor (gunzip and `serde_json` into
+//! `IgnoredAny`): 63 to 65% of it, where the derived reader it replaced (every record read
+//! whole into a struct) reached 58 to 60% in alternating runs (see `documentation/ACTIVITY.md`).
+//!
 //! The collector's S3 path and its Athena path (which rebuilds records from query rows) both
 //! read through [`read_log_file`], so both keep exactly the same events.
 
@@ -18,7 +32,9 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::catalog::{self, SELECTORS, Selector};
+use memchr::memmem;
+
+use super::catalog::{self, Principals, SELECTORS, Selector};
 use super::{Event, Principal};
 use crate::AccountId;
 
@@ -28,6 +44,7 @@ use crate::AccountId;
 pub struct Filter {
     selectors: Vec<&'static Selector>,
     members: BTreeSet<String>,
+    delivery_key: memmem::Finder<'static>,
 }
 
 impl Filter {
@@ -36,6 +53,7 @@ impl Filter {
         Self {
             selectors: SELECTORS.iter().collect(),
             members: members.into_iter().collect(),
+            delivery_key: memmem::Finder::new(DELIVERY_KEY).into_owned(),
         }
     }
 
@@ -46,32 +64,55 @@ impl Filter {
         out
     }
 
-    /// The selectors that keep a record of this call by this principal.
-    fn matching(
-        &self,
-        source: &str,
-        name: &str,
-        kind: &str,
-        account: Option<&str>,
-        delivery: Option<&str>,
-    ) -> impl Iterator<Item = &'static Selector> + '_ {
+    /// Whether a selector may keep a call of `source` and `name` by the principal whose
+    /// `userIdentity` is the JSON text `identity`, without reading it: false only when none
+    /// can. Selectors of every principal decide on the call alone; the IMDSv1 selector needs
+    /// `ec2RoleDelivery`, which a text without that key spelled out or any escape (`\`)
+    /// cannot hold; the others need the principal read.
+    fn may_keep(&self, source: &str, name: &str, identity: Option<&RawValue>) -> bool {
+        let delivery = || {
+            identity.is_some_and(|text| {
+                let text = text.get();
+                self.delivery_key.find(text.as_bytes()).is_some()
+                    || memchr::memchr(b'\\', text.as_bytes()).is_some()
+            })
+        };
+        self.selectors.iter().any(|selector| {
+            catalog::matches_call(selector, source, name)
+                && (selector.principals != Principals::Ec2RoleDeliveryBelow2 || delivery())
+        })
+    }
+
+    /// The selectors that keep a record of this call by this principal, in catalog order.
+    fn matching<'a>(
+        &'a self,
+        source: &'a str,
+        name: &'a str,
+        principal: PrincipalKey<'a>,
+    ) -> impl Iterator<Item = &'static Selector> + 'a {
         let is_member = |a: &str| self.members.contains(a);
-        let mut out = Vec::new();
-        for selector in &self.selectors {
-            if catalog::matches_call(selector, source, name)
+        self.selectors.iter().copied().filter(move |selector| {
+            catalog::matches_call(selector, source, name)
                 && catalog::matches_principal(
                     selector.principals,
-                    kind,
-                    account,
-                    delivery,
+                    principal.kind,
+                    principal.account,
+                    principal.delivery,
                     &is_member,
                 )
-            {
-                out.push(*selector);
-            }
-        }
-        out.into_iter()
+        })
     }
+}
+
+/// The key of `userIdentity.sessionContext` that [`Principals::Ec2RoleDeliveryBelow2`] reads.
+const DELIVERY_KEY: &str = "ec2RoleDelivery";
+
+/// What [`Filter::matching`] reads of a principal.
+#[derive(Clone, Copy)]
+struct PrincipalKey<'a> {
+    kind: &'a str,
+    account: Option<&'a str>,
+    delivery: Option<&'a str>,
 }
 
 /// What reading one file found.
@@ -225,8 +266,11 @@ impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<RawRecord<'de>>()? {
+        while let Some(record) = seq.next_element_seed(RecordSeed {
+            filter: self.filter,
+        })? {
             self.stats.records += 1;
+            let Some(record) = record else { continue };
             if self.error.is_some() {
                 continue;
             }
@@ -249,31 +293,189 @@ impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
 }
 
 /// One record, as much as selection and reduction read.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 struct RawRecord<'a> {
-    #[serde(borrow, default)]
     event_time: Option<Cow<'a, str>>,
-    #[serde(rename = "eventID", borrow, default)]
     event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     event_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     recipient_account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    user_identity: Option<RawIdentity<'a>>,
-    #[serde(borrow, default)]
+    /// `userIdentity` as JSON text, read into `identity` when needed.
+    user_identity: Option<&'a RawValue>,
+    /// `userIdentity` read, when `identity_read`.
+    identity: Option<RawIdentity<'a>>,
+    identity_read: bool,
     request_parameters: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     response_elements: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     resources: Option<Vec<RawResource<'a>>>,
+}
+
+/// The keys of a record that the reader reads; `Other` for the rest.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum RecordField {
+    EventTime,
+    #[serde(rename = "eventID")]
+    EventId,
+    EventSource,
+    EventName,
+    AwsRegion,
+    RecipientAccountId,
+    ErrorCode,
+    UserIdentity,
+    RequestParameters,
+    ResponseElements,
+    Resources,
+    #[serde(other)]
+    Other,
+}
+
+impl RecordField {
+    /// The key, for errors.
+    fn key(self) -> &'static str {
+        match self {
+            Self::EventTime => "eventTime",
+            Self::EventId => "eventID",
+            Self::EventSource => "eventSource",
+            Self::EventName => "eventName",
+            Self::AwsRegion => "awsRegion",
+            Self::RecipientAccountId => "recipientAccountId",
+            Self::ErrorCode => "errorCode",
+            Self::UserIdentity => "userIdentity",
+            Self::RequestParameters => "requestParameters",
+            Self::ResponseElements => "responseElements",
+            Self::Resources => "resources",
+            Self::Other => "",
+        }
+    }
+}
+
+/// Who made the call, as [`Filter::matching`] reads it.
+fn principal<'a>(identity: Option<&'a RawIdentity<'_>>) -> PrincipalKey<'a> {
+    PrincipalKey {
+        kind: identity
+            .and_then(|i| i.kind.as_deref())
+            .unwrap_or("Unknown"),
+        account: identity.and_then(|i| i.account_id.as_deref()),
+        delivery: identity
+            .and_then(|i| i.session_context.as_ref())
+            .and_then(|s| s.ec2_role_delivery.as_deref()),
+    }
+}
+
+/// Reads `userIdentity` from its JSON text.
+fn read_identity(text: Option<&RawValue>) -> Result<Option<RawIdentity<'_>>, serde_json::Error> {
+    text.map(|text| serde_json::from_str(text.get()))
+        .transpose()
+}
+
+/// Reads one record; `None` when no selector keeps it.
+///
+/// As soon as `eventSource`, `eventName` and `userIdentity` have been read (CloudTrail writes
+/// them first, before the bulk of the record: `requestParameters`, `responseElements`,
+/// `tlsDetails`...), the selectors decide, and the rest of a record none keeps is skipped
+/// unread, as the fields the reader never reads are. `userIdentity` is kept as JSON text and
+/// read only when a selector needs the principal (see [`Filter::may_keep`]).
+struct RecordSeed<'f> {
+    filter: &'f Filter,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Option<RawRecord<'de>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Option<RawRecord<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudTrail record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut r = RawRecord::default();
+        let mut seen = 0u16;
+        let mut identity_seen = false;
+        while let Some(field) = map.next_key::<RecordField>()? {
+            if field == RecordField::Other {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            // A repeated field is an error, as serde's derived readers make it.
+            let bit = 1 << field as u16;
+            if seen & bit != 0 {
+                return Err(de::Error::duplicate_field(field.key()));
+            }
+            seen |= bit;
+            let text = |map: &mut A| -> Result<_, A::Error> {
+                Ok(map.next_value::<Option<Text<'de>>>()?.map(|t| t.0))
+            };
+            match field {
+                RecordField::EventTime => r.event_time = text(&mut map)?,
+                RecordField::EventId => r.event_id = text(&mut map)?,
+                RecordField::EventSource => r.event_source = text(&mut map)?,
+                RecordField::EventName => r.event_name = text(&mut map)?,
+                RecordField::AwsRegion => r.aws_region = text(&mut map)?,
+                RecordField::RecipientAccountId => r.recipient_account_id = text(&mut map)?,
+                RecordField::ErrorCode => r.error_code = text(&mut map)?,
+                RecordField::UserIdentity => {
+                    r.user_identity = map.next_value()?;
+                    identity_seen = true;
+                }
+                RecordField::RequestParameters => r.request_parameters = map.next_value()?,
+                RecordField::ResponseElements => r.response_elements = map.next_value()?,
+                RecordField::Resources => r.resources = map.next_value()?,
+                RecordField::Other => {}
+            }
+            if !r.identity_read
+                && identity_seen
+                && let (Some(source), Some(name)) = (&r.event_source, &r.event_name)
+            {
+                let mut keep = self.filter.may_keep(source, name, r.user_identity);
+                // An unreadable `userIdentity` is left for `reduce` to report.
+                if keep && let Ok(identity) = read_identity(r.user_identity) {
+                    let principal = principal(identity.as_ref());
+                    keep = self
+                        .filter
+                        .matching(source, name, principal)
+                        .next()
+                        .is_some();
+                    (r.identity, r.identity_read) = (identity, true);
+                }
+                if !keep {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(r))
+    }
+}
+
+/// A string value, borrowed from the input where it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(TextVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -323,16 +525,19 @@ fn reduce(
             "a record without `eventSource` or `eventName`".into(),
         ));
     };
-    let identity = record.user_identity.as_ref();
-    let kind = identity
-        .and_then(|i| i.kind.as_deref())
-        .unwrap_or("Unknown");
-    let principal_account = identity.and_then(|i| i.account_id.as_deref());
+    let read;
+    let identity = if record.identity_read {
+        record.identity.as_ref()
+    } else {
+        read = read_identity(record.user_identity)
+            .map_err(|e| LogFileError(format!("`userIdentity`: {e}")))?;
+        read.as_ref()
+    };
     let session = identity.and_then(|i| i.session_context.as_ref());
-    let delivery = session.and_then(|s| s.ec2_role_delivery.as_deref());
-    let mut selected = filter
-        .matching(source, name, kind, principal_account, delivery)
-        .peekable();
+    let principal = principal(identity);
+    let (kind, principal_account, delivery) =
+        (principal.kind, principal.account, principal.delivery);
+    let mut selected = filter.matching(source, name, principal).peekable();
     if selected.peek().is_none() {
         return Ok(None);
     }
@@ -516,6 +721,32 @@ mod tests {
             out[0].principal.arn.as_deref(),
             Some("arn:aws:iam::111111111111:user/a/b")
         );
+    }
+
+    /// `userIdentity` read only when needed: an `ec2RoleDelivery` spelled with an escape is
+    /// still found, and a record whose identity comes last is still judged by it.
+    #[test]
+    fn the_identity_is_read_whenever_a_selector_needs_it() {
+        let text = r#"{"Records": [
+            {"userIdentity": {"type": "AssumedRole", "accountId": "111111111111",
+                              "sessionContext": {"ec2RoleDeliver\u0079": "1.0"}},
+             "eventTime": "2026-01-01T00:00:00Z", "eventID": "x1", "awsRegion": "us-east-1",
+             "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+             "recipientAccountId": "111111111111"},
+            {"eventTime": "2026-01-01T00:00:01Z", "eventID": "x2", "awsRegion": "us-east-1",
+             "eventSource": "kms.amazonaws.com", "eventName": "Decrypt",
+             "recipientAccountId": "111111111111",
+             "userIdentity": {"type": "AWSAccount", "accountId": "999999999999"}},
+            {"userIdentity": {"type": "AssumedRole", "accountId": "111111111111",
+                              "sessionContext": {"ec2RoleDelivery": "2.0"}},
+             "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+             "eventTime": "2026-01-01T00:00:02Z"}
+        ]}"#;
+        let mut out = Vec::new();
+        let stats = read_log_file(text.as_bytes(), &member_filter(), None, &mut out).unwrap();
+        assert_eq!((stats.records, stats.events), (3, 2));
+        assert_eq!(out[0].principal.ec2_role_delivery.as_deref(), Some("1.0"));
+        assert_eq!(out[1].principal.account.as_deref(), Some("999999999999"));
     }
 
     #[test]
