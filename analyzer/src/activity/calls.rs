@@ -23,8 +23,8 @@
     reason = "`Table::at` is a hash table looked up, never iterated: the order of nothing depends on it"
 )]
 
-use std::collections::BTreeMap;
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use headroom_schemas::AccountId;
@@ -87,6 +87,8 @@ fn order(event: &Event) -> (&str, &str) {
 pub struct Calls<'a> {
     /// Every call, in no particular order.
     pub calls: Vec<Call<'a>>,
+    /// The event source and name of every call (`ec2.amazonaws.com`, `RunInstances`).
+    pub sources: BTreeSet<(&'a str, &'a str)>,
     /// Events grouped.
     pub events: u64,
 }
@@ -172,6 +174,7 @@ impl Hash for Key<'_> {
 struct Table<'a> {
     at: HashMap<Key<'a>, usize, foldhash::fast::FixedState>,
     calls: Vec<Call<'a>>,
+    sources: BTreeSet<(&'a str, &'a str)>,
 }
 
 impl<'a> Table<'a> {
@@ -181,6 +184,10 @@ impl<'a> Table<'a> {
             Entry::Vacant(at) => {
                 at.insert(self.calls.len());
                 self.calls.push(Call::new(key.event));
+                let source = (key.event.source.as_str(), key.event.name.as_str());
+                if !self.sources.contains(&source) {
+                    self.sources.insert(source);
+                }
             }
         }
     }
@@ -196,20 +203,25 @@ pub fn group(events: &[Event]) -> Calls<'_> {
         .map(Key::new)
         .collect();
     let parts = rayon::current_num_threads().max(1) as u64;
-    let tables: Vec<Vec<Call<'_>>> = (0..parts)
+    let tables: Vec<Table<'_>> = (0..parts)
         .into_par_iter()
         .map(|part| {
             let mut table = Table::default();
             for key in keys.iter().filter(|k| k.hash % parts == part) {
                 table.add(*key);
             }
-            table.calls
+            table
         })
         .collect();
-    Calls {
-        calls: tables.into_iter().flatten().collect(),
+    let mut out = Calls {
         events: events.len() as u64,
+        ..Calls::default()
+    };
+    for table in tables {
+        out.calls.extend(table.calls);
+        out.sources.extend(table.sources);
     }
+    out
 }
 
 #[cfg(test)]

@@ -333,13 +333,10 @@ impl<'p> Index<'p> {
         by_target: &BTreeMap<&'p str, Vec<(CheckKind, &'p DenyStatement)>>,
         only: Option<&BTreeSet<&str>>,
     ) -> Self {
-        let calls: BTreeSet<(&str, &str)> = calls
-            .calls
-            .iter()
-            .map(|c| (c.event.source.as_str(), c.event.name.as_str()))
-            .collect();
         let actions: BTreeMap<(&str, &str), (usize, String)> = calls
-            .into_iter()
+            .sources
+            .iter()
+            .copied()
             .enumerate()
             .map(|(i, (source, name))| ((source, name), (i, catalog::action_of(source, name))))
             .collect();
