@@ -48,11 +48,15 @@ pub struct Call<'a> {
     pub last_seen: &'a str,
     /// The earliest few events, by time then ID (at most [`EXAMPLES`]).
     pub earliest: Vec<&'a Event>,
+    /// Where its first event is in the window: calls are replayed in the order of the
+    /// events, so that each worker reads its own stretch of them.
+    first: usize,
 }
 
 impl<'a> Call<'a> {
-    fn new(event: &'a Event) -> Self {
+    fn new(event: &'a Event, first: usize) -> Self {
         Self {
+            first,
             event,
             count: 1,
             failed: u64::from(event.error_code.is_some()),
@@ -85,7 +89,7 @@ fn order(event: &Event) -> (&str, &str) {
 /// The window's calls.
 #[derive(Debug, Clone, Default)]
 pub struct Calls<'a> {
-    /// Every call, in no particular order.
+    /// Every call, in the order of their first events.
     pub calls: Vec<Call<'a>>,
     /// The event source and name of every call (`ec2.amazonaws.com`, `RunInstances`).
     pub sources: BTreeSet<(&'a str, &'a str)>,
@@ -178,12 +182,13 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    fn add(&mut self, key: Key<'a>) {
+    /// Adds the event of `key`, the `position`th of the window.
+    fn add(&mut self, key: Key<'a>, position: usize) {
         match self.at.entry(key) {
             Entry::Occupied(at) => self.calls[*at.get()].add(key.event),
             Entry::Vacant(at) => {
                 at.insert(self.calls.len());
-                self.calls.push(Call::new(key.event));
+                self.calls.push(Call::new(key.event, position));
                 let source = (key.event.source.as_str(), key.event.name.as_str());
                 if !self.sources.contains(&source) {
                     self.sources.insert(source);
@@ -207,8 +212,10 @@ pub fn group(events: &[Event]) -> Calls<'_> {
         .into_par_iter()
         .map(|part| {
             let mut table = Table::default();
-            for key in keys.iter().filter(|k| k.hash % parts == part) {
-                table.add(*key);
+            for (position, key) in keys.iter().enumerate() {
+                if key.hash % parts == part {
+                    table.add(*key, position);
+                }
             }
             table
         })
@@ -221,6 +228,7 @@ pub fn group(events: &[Event]) -> Calls<'_> {
         out.calls.extend(table.calls);
         out.sources.extend(table.sources);
     }
+    out.calls.par_sort_unstable_by_key(|call| call.first);
     out
 }
 
