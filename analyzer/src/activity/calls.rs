@@ -39,17 +39,13 @@ use super::EXAMPLES;
 /// One call: the events of the window that differ only in time, ID and error code.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
-    /// One of its events (the earliest): what the request context is built from.
-    pub event: &'a Event,
     /// How many events.
     pub count: u64,
     /// Of those, how many failed (carry an `errorCode`).
     pub failed: u64,
-    /// The earliest `eventTime`.
-    pub first_seen: &'a str,
     /// The latest `eventTime`.
     pub last_seen: &'a str,
-    /// The earliest few events, by time then ID (at most [`EXAMPLES`]).
+    /// The earliest few events, by time then ID (at least one, at most [`EXAMPLES`]).
     pub earliest: Vec<&'a Event>,
     /// Where its first event is in the window: calls are replayed in the order of the
     /// events, so that each worker reads its own stretch of them.
@@ -60,10 +56,8 @@ impl<'a> Call<'a> {
     fn new(event: &'a Event, first: usize) -> Self {
         Self {
             first,
-            event,
             count: 1,
             failed: u64::from(event.error_code.is_some()),
-            first_seen: &event.time,
             last_seen: &event.time,
             earliest: vec![event],
         }
@@ -73,14 +67,22 @@ impl<'a> Call<'a> {
     fn add(&mut self, event: &'a Event) {
         self.count += 1;
         self.failed += u64::from(event.error_code.is_some());
-        self.first_seen = self.first_seen.min(&event.time);
         self.last_seen = self.last_seen.max(&event.time);
         let at = self.earliest.partition_point(|e| order(e) <= order(event));
         if at < EXAMPLES {
             self.earliest.insert(at, event);
             self.earliest.truncate(EXAMPLES);
-            self.event = self.earliest[0];
         }
+    }
+
+    /// Its earliest event: what the request context is built from.
+    pub fn event(&self) -> &'a Event {
+        self.earliest[0]
+    }
+
+    /// The earliest `eventTime`.
+    pub fn first_seen(&self) -> &'a str {
+        &self.event().time
     }
 }
 
@@ -276,13 +278,13 @@ mod tests {
         calls.sort_by_key(|c| c.count);
         assert_eq!(calls.len(), 2, "one call per session ARN");
         let (other, call) = (&calls[0], &calls[1]);
-        assert_eq!((other.count, other.event.id.as_str()), (1, "e2"));
+        assert_eq!((other.count, other.event().id.as_str()), (1, "e2"));
         assert_eq!(call.count, 40_005);
         assert_eq!(call.failed, 1);
-        assert_eq!(call.first_seen, "2026-01-01T00:00:00Z");
+        assert_eq!(call.first_seen(), "2026-01-01T00:00:00Z");
         assert_eq!(call.last_seen, "2026-01-09T00:00:00Z");
         let earliest: Vec<&str> = call.earliest.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(earliest, ["e1", "e3", "e0"], "by time, then ID");
-        assert_eq!(call.event.id, "e1");
+        assert_eq!(call.event().id, "e1");
     }
 }

@@ -153,9 +153,9 @@ impl Summary {
         if self
             .first_seen
             .as_deref()
-            .is_none_or(|t| call.first_seen < t)
+            .is_none_or(|t| call.first_seen() < t)
         {
-            self.first_seen = Some(call.first_seen.to_owned());
+            self.first_seen = Some(call.first_seen().to_owned());
         }
         if self.last_seen.as_deref().is_none_or(|t| call.last_seen > t) {
             self.last_seen = Some(call.last_seen.to_owned());
@@ -526,7 +526,7 @@ pub fn principal_identity(arn: &str) -> &str {
 }
 
 fn replay_call(call: &Call<'_>, ctx: Context<'_>, index: &Index<'_>, out: &mut Verdicts) {
-    let event = call.event;
+    let event = call.event();
     let Some((action, name)) = index
         .actions
         .get(&(event.source.as_str(), event.name.as_str()))
@@ -632,7 +632,7 @@ pub fn external_accounts(
         .iter()
         .filter(|s| s.principals == catalog::Principals::OutsideOrganization)
         .collect();
-    for event in calls.calls.iter().map(|c| c.event) {
+    for event in calls.calls.iter().map(Call::event) {
         let Some(caller) = event.principal.account.as_deref() else {
             continue;
         };
