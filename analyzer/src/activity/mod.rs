@@ -251,7 +251,7 @@ pub fn replay(request: &Request<'_>, statements: &[&DenyStatement]) -> Outcome {
         }
         for authorization in &request.authorizations {
             let truth = statement.applies_to(&authorization.resource, &mut |key, lower| {
-                request.key_lowercase(authorization, key, lower)
+                request.key(authorization, key, lower)
             });
             match truth {
                 Truth::True => return Outcome::Denied(statement.sid.clone()),

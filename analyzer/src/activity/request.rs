@@ -128,14 +128,9 @@ impl<'e> Request<'e> {
         principal_account(self.event)
     }
 
-    /// The value of condition key `key` (as written; names compare case-insensitively) for
-    /// `authorization`.
-    pub fn key(&self, authorization: &Authorization, key: &str) -> KeyValue {
-        self.key_lowercase(authorization, key, &key.to_ascii_lowercase())
-    }
-
-    /// [`Self::key`], given the name in lowercase too (`lower`).
-    pub fn key_lowercase(&self, authorization: &Authorization, key: &str, lower: &str) -> KeyValue {
+    /// The value of condition key `key` (as written; `lower`, the same in lowercase: names
+    /// compare case-insensitively) for `authorization`.
+    pub fn key(&self, authorization: &Authorization, key: &str, lower: &str) -> KeyValue {
         if lower.starts_with("aws:principaltag/") {
             return self.principal_tag(&key["aws:PrincipalTag/".len()..]);
         }
